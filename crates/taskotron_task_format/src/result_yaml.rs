@@ -1,0 +1,479 @@
+//! ResultYAML: the results file every task produces.
+//!
+//! ```yaml
+//! results:
+//!   - item: foo-1.2-3.fc40
+//!     type: koji_build
+//!     checkname: dist.mycheck
+//!     outcome: FAILED
+//!     note: 2 errors, 7 warnings
+//!     artifact: logs/foo.log
+//!     arch: x86_64        # any other key is a keyval, ResultsDB's extra data
+//! ```
+//!
+//! [`parse_results`] validates a document (required keys, the outcome ladder,
+//! reserved keys, keyval values) and reports every problem with its position;
+//! [`ResultYaml::to_yaml`] emits a document that parses back to the same value.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use taskotron_types::{CheckName, Outcome};
+use yaml_rust2::yaml::Hash;
+use yaml_rust2::{Yaml, YamlEmitter};
+
+use crate::diagnostic::{Diagnostic, Diagnostics, Pos};
+use crate::yaml::{self, Node};
+
+/// Keys of a result that are not keyvals.
+pub const RESERVED_KEYS: &[&str] = &[
+    "item",
+    "type",
+    "outcome",
+    "note",
+    "results",
+    "checkname",
+    "artifact",
+    "_internal",
+];
+
+/// A ResultYAML document.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ResultYaml {
+    /// The results, in order.
+    pub results: Vec<TaskResult>,
+}
+
+/// One result of a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskResult {
+    /// What was checked.
+    pub item: String,
+    /// The item's type (`koji_build`…).
+    #[serde(rename = "type")]
+    pub item_type: String,
+    /// The check's name; the task's `namespace.name` when not given.
+    pub checkname: Option<CheckName>,
+    /// The verdict.
+    pub outcome: Outcome,
+    /// A short human summary.
+    pub note: Option<String>,
+    /// A path inside the artifacts directory with details.
+    pub artifact: Option<String>,
+    /// Any other keys: extra data for ResultsDB (strings, numbers, booleans, or lists of them).
+    pub keyvals: BTreeMap<String, Json>,
+    /// Data the runner passes between directives (e.g. `resultsdb_result_id`).
+    pub internal: Option<Json>,
+}
+
+impl TaskResult {
+    /// A result with only the required fields.
+    pub fn new(
+        item: impl Into<String>,
+        item_type: impl Into<String>,
+        outcome: Outcome,
+    ) -> TaskResult {
+        TaskResult {
+            item: item.into(),
+            item_type: item_type.into(),
+            checkname: None,
+            outcome,
+            note: None,
+            artifact: None,
+            keyvals: BTreeMap::new(),
+            internal: None,
+        }
+    }
+}
+
+impl ResultYaml {
+    /// The worst outcome of all results, `None` when there are none.
+    pub fn worst(&self) -> Option<Outcome> {
+        Outcome::worst(self.results.iter().map(|it| it.outcome))
+    }
+
+    /// A summary such as `3 PASSED, 1 INFO, 2 FAILED`, outcomes in ladder order.
+    pub fn summary(&self) -> String {
+        let parts: Vec<String> = Outcome::ALL
+            .iter()
+            .filter_map(|outcome| {
+                let n = self
+                    .results
+                    .iter()
+                    .filter(|it| it.outcome == *outcome)
+                    .count();
+                (n > 0).then(|| format!("{n} {outcome}"))
+            })
+            .collect();
+        if parts.is_empty() {
+            "no results".to_owned()
+        } else {
+            parts.join(", ")
+        }
+    }
+
+    /// The document as YAML text.
+    pub fn to_yaml(&self) -> String {
+        let list: Vec<Yaml> = self.results.iter().map(result_to_yaml).collect();
+        let mut root = Hash::new();
+        root.insert(Yaml::String("results".into()), Yaml::Array(list));
+        let mut out = String::new();
+        let mut emitter = YamlEmitter::new(&mut out);
+        emitter.multiline_strings(true);
+        // Writing into a String cannot fail.
+        let _ = emitter.dump(&Yaml::Hash(root));
+        let mut out = out.strip_prefix("---\n").unwrap_or(&out).to_owned();
+        out.push('\n');
+        out
+    }
+}
+
+fn result_to_yaml(result: &TaskResult) -> Yaml {
+    let mut map = Hash::new();
+    let mut put = |key: &str, value: Yaml| {
+        map.insert(Yaml::String(key.to_owned()), value);
+    };
+    put("item", Yaml::String(result.item.clone()));
+    put("type", Yaml::String(result.item_type.clone()));
+    if let Some(checkname) = &result.checkname {
+        put("checkname", Yaml::String(checkname.to_string()));
+    }
+    put("outcome", Yaml::String(result.outcome.to_string()));
+    if let Some(note) = &result.note {
+        put("note", Yaml::String(note.clone()));
+    }
+    if let Some(artifact) = &result.artifact {
+        put("artifact", Yaml::String(artifact.clone()));
+    }
+    for (key, value) in &result.keyvals {
+        put(key, json_to_yaml(value));
+    }
+    if let Some(internal) = &result.internal {
+        put("_internal", json_to_yaml(internal));
+    }
+    Yaml::Hash(map)
+}
+
+fn json_to_yaml(value: &Json) -> Yaml {
+    match value {
+        Json::Null => Yaml::Null,
+        Json::Bool(it) => Yaml::Boolean(*it),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => Yaml::Integer(i),
+            None => Yaml::Real(n.to_string()),
+        },
+        Json::String(it) => Yaml::String(it.clone()),
+        Json::Array(items) => Yaml::Array(items.iter().map(json_to_yaml).collect()),
+        Json::Object(map) => {
+            let mut hash = Hash::new();
+            for (key, value) in map {
+                hash.insert(Yaml::String(key.clone()), json_to_yaml(value));
+            }
+            Yaml::Hash(hash)
+        }
+    }
+}
+
+/// Parse and validate a ResultYAML document. `origin` names it in diagnostics.
+pub fn parse_results(src: &str, origin: &str) -> Result<ResultYaml, Diagnostics> {
+    let root = match yaml::parse(src) {
+        Ok(Some(root)) => root,
+        Ok(None) => {
+            return Err(Diagnostics::new(
+                origin,
+                vec![
+                    Diagnostic::new(
+                        Pos { line: 1, column: 1 },
+                        "the ResultYAML document is empty",
+                    )
+                    .with_help("write `results: []` for a task that reports nothing"),
+                ],
+            ));
+        }
+        Err(errors) => return Err(Diagnostics::new(origin, errors)),
+    };
+    let mut diags = Vec::new();
+    let doc = results_of(&root, &mut diags);
+    if diags.is_empty() {
+        Ok(doc)
+    } else {
+        Err(Diagnostics::new(origin, diags))
+    }
+}
+
+fn results_of(root: &Node, diags: &mut Vec<Diagnostic>) -> ResultYaml {
+    let mut doc = ResultYaml::default();
+    let Some(entries) = root.as_map() else {
+        diags.push(
+            Diagnostic::new(
+                root.pos,
+                format!("ResultYAML must be a mapping, found {}", root.describe()),
+            )
+            .with_help("start the document with `results:`"),
+        );
+        return doc;
+    };
+    let mut seen = false;
+    for (key, value) in entries {
+        let key_text = key.key_text();
+        if key_text != "results" {
+            diags.push(
+                Diagnostic::new(
+                    key.pos,
+                    format!("unknown key `{key_text}` at the top of ResultYAML"),
+                )
+                .with_help("the document holds only `results:`, a list of results"),
+            );
+            continue;
+        }
+        seen = true;
+        match value.as_seq() {
+            Some(items) => {
+                for (idx, item) in items.iter().enumerate() {
+                    if let Some(result) = result_of(idx + 1, item, diags) {
+                        doc.results.push(result);
+                    }
+                }
+            }
+            None if value.is_null() => {}
+            None => diags.push(Diagnostic::new(
+                value.pos,
+                format!("`results` must be a list, found {}", value.describe()),
+            )),
+        }
+    }
+    if !seen {
+        diags.push(Diagnostic::new(root.pos, "ResultYAML has no `results` key"));
+    }
+    doc
+}
+
+fn result_of(number: usize, node: &Node, diags: &mut Vec<Diagnostic>) -> Option<TaskResult> {
+    let Some(entries) = node.as_map() else {
+        diags.push(Diagnostic::new(
+            node.pos,
+            format!(
+                "result {number} must be a mapping, found {}",
+                node.describe()
+            ),
+        ));
+        return None;
+    };
+    let before = diags.len();
+    let mut item = None;
+    let mut item_type = None;
+    let mut checkname = None;
+    let mut outcome = None;
+    let mut note = None;
+    let mut artifact = None;
+    let mut internal = None;
+    let mut keyvals = BTreeMap::new();
+    let text = |value: &Node, key: &str, diags: &mut Vec<Diagnostic>| -> Option<String> {
+        match value.to_json() {
+            Json::String(it) if !it.is_empty() => Some(it),
+            Json::Number(n) => Some(n.to_string()),
+            _ => {
+                diags.push(Diagnostic::new(
+                    value.pos,
+                    format!(
+                        "result {number}: `{key}` must be a non-empty string, found {}",
+                        value.describe()
+                    ),
+                ));
+                None
+            }
+        }
+    };
+    for (key, value) in entries {
+        let key_text = key.key_text();
+        match key_text.as_str() {
+            "item" => item = text(value, "item", diags),
+            "type" => item_type = text(value, "type", diags),
+            "note" => note = if value.is_null() { None } else { text(value, "note", diags) },
+            "artifact" => artifact = if value.is_null() { None } else { text(value, "artifact", diags) },
+            "checkname" => {
+                if let Some(name) = text(value, "checkname", diags) {
+                    match CheckName::new(name) {
+                        Ok(it) => checkname = Some(it),
+                        Err(err) => diags.push(Diagnostic::new(value.pos, format!("result {number}: {err}"))),
+                    }
+                }
+            }
+            "outcome" => {
+                if let Some(name) = text(value, "outcome", diags) {
+                    match name.parse::<Outcome>() {
+                        Ok(it) => outcome = Some(it),
+                        Err(err) => diags.push(Diagnostic::new(value.pos, format!("result {number}: {err}"))),
+                    }
+                }
+            }
+            "_internal" => internal = Some(value.to_json()),
+            "results" => diags.push(
+                Diagnostic::new(key.pos, format!("result {number}: `results` is a reserved key"))
+                    .with_help(format!("reserved keys: {}", RESERVED_KEYS.join(", "))),
+            ),
+            _ => match keyval(&value.to_json()) {
+                Ok(it) => {
+                    keyvals.insert(key_text, it);
+                }
+                Err(found) => diags.push(
+                    Diagnostic::new(
+                        value.pos,
+                        format!("result {number}: keyval `{key_text}` must be a string, number, boolean or a list of those, found {found}"),
+                    ),
+                ),
+            },
+        }
+    }
+    for (key, present) in [
+        ("item", item.is_some()),
+        ("type", item_type.is_some()),
+        ("outcome", outcome.is_some()),
+    ] {
+        let was_given = entries.iter().any(|(k, _)| k.key_text() == key);
+        if !present && !was_given {
+            diags.push(
+                Diagnostic::new(node.pos, format!("result {number} has no `{key}`"))
+                    .with_help("every result needs `item`, `type` and `outcome`"),
+            );
+        }
+    }
+    if diags.len() > before {
+        return None;
+    }
+    Some(TaskResult {
+        item: item?,
+        item_type: item_type?,
+        checkname,
+        outcome: outcome?,
+        note,
+        artifact,
+        keyvals,
+        internal,
+    })
+}
+
+fn keyval(value: &Json) -> Result<Json, &'static str> {
+    let scalar = |v: &Json| matches!(v, Json::String(_) | Json::Number(_) | Json::Bool(_));
+    match value {
+        v if scalar(v) => Ok(v.clone()),
+        Json::Array(items) if items.iter().all(scalar) => Ok(value.clone()),
+        Json::Array(_) => Err("a list holding lists, mappings or nulls"),
+        Json::Object(_) => Err("a mapping"),
+        _ => Err("nothing (null)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const GOOD: &str = "results:
+  - item: foo-1.2-3.fc40
+    type: koji_build
+    checkname: dist.mycheck
+    outcome: FAILED
+    note: 2 errors, 7 warnings
+    artifact: logs/foo.log
+    arch: x86_64
+    count: 3
+  - item: foo-1.2-3.fc40
+    type: koji_build
+    outcome: PASSED
+";
+
+    #[test]
+    fn parses_a_full_document() {
+        let doc = parse_results(GOOD, "results.yml").unwrap();
+        assert_eq!(doc.results.len(), 2);
+        let first = &doc.results[0];
+        assert_eq!(
+            first.checkname.as_ref().map(CheckName::as_str),
+            Some("dist.mycheck")
+        );
+        assert_eq!(first.outcome, Outcome::Failed);
+        assert_eq!(first.keyvals["arch"], json!("x86_64"));
+        assert_eq!(first.keyvals["count"], json!(3));
+        assert_eq!(doc.worst(), Some(Outcome::Failed));
+        assert_eq!(doc.summary(), "1 PASSED, 1 FAILED");
+    }
+
+    #[test]
+    fn emits_what_it_parses() {
+        let mut doc = parse_results(GOOD, "results.yml").unwrap();
+        let mut tricky =
+            TaskResult::new("x: #1 'quoted' \"dq\"\nnext", "koji_build", Outcome::Info);
+        tricky.note = Some("true".into());
+        tricky.keyvals.insert("n".into(), json!("123"));
+        tricky.keyvals.insert("list".into(), json!(["a", 1, false]));
+        tricky
+            .keyvals
+            .insert("unicode".into(), json!("žluťoučký kůň"));
+        tricky.internal = Some(json!({"resultsdb_result_id": 7}));
+        doc.results.push(tricky);
+        let text = doc.to_yaml();
+        assert!(text.starts_with("results:\n"), "{text}");
+        let back = parse_results(&text, "emitted").unwrap();
+        assert_eq!(back, doc, "{text}");
+    }
+
+    #[test]
+    fn empty_results_list_round_trips() {
+        let doc = ResultYaml::default();
+        assert_eq!(parse_results(&doc.to_yaml(), "x").unwrap(), doc);
+        assert_eq!(parse_results("results:\n", "x").unwrap(), doc);
+        assert_eq!(doc.summary(), "no results");
+    }
+
+    fn check_errors(src: &str, expect: &[&str]) {
+        let err = parse_results(src, "r.yml").unwrap_err();
+        let messages: Vec<String> = err
+            .items
+            .iter()
+            .map(|it| format!("{}: {}", it.pos, it.message))
+            .collect();
+        assert_eq!(messages, expect, "{err}");
+    }
+
+    #[test]
+    fn reports_every_problem_with_its_place() {
+        check_errors(
+            "results:
+  - item: foo
+    outcome: GREAT
+  - type: koji_build
+    item: bar
+    outcome: PASSED
+    results: nested
+    extra: {a: 1}
+  - just a string
+",
+            &[
+                "2:5: result 1 has no `type`",
+                "3:14: result 1: unknown outcome `GREAT`, expected one of PASSED, INFO, FAILED, NEEDS_INSPECTION, ABORTED, CRASHED",
+                "7:5: result 2: `results` is a reserved key",
+                "8:12: result 2: keyval `extra` must be a string, number, boolean or a list of those, found a mapping",
+                "9:5: result 3 must be a mapping, found a string",
+            ],
+        );
+        check_errors(
+            "- a\n- b\n",
+            &["1:1: ResultYAML must be a mapping, found a list"],
+        );
+        check_errors(
+            "result: []\n",
+            &[
+                "1:1: unknown key `result` at the top of ResultYAML",
+                "1:1: ResultYAML has no `results` key",
+            ],
+        );
+        check_errors("", &["1:1: the ResultYAML document is empty"]);
+        check_errors(
+            "results:\n  - {item: x, type: t, outcome: PASSED, checkname: 'a..b'}\n",
+            &["2:52: result 1: check name `a..b` has an empty part between dots"],
+        );
+    }
+}
