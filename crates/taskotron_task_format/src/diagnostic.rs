@@ -60,7 +60,7 @@ pub struct Diagnostics {
 impl Diagnostics {
     /// Wrap a list of problems, sorting them by position.
     pub fn new(origin: impl Into<String>, mut items: Vec<Diagnostic>) -> Diagnostics {
-        items.sort_by(|a, b| a.pos.cmp(&b.pos));
+        items.sort_by_key(|it| it.pos);
         items.dedup();
         Diagnostics {
             origin: origin.into(),

@@ -187,14 +187,14 @@ impl Cx {
                 Some("add `name: my-check`; results are reported as `namespace.name`".into());
         }
         let namespace = namespace.unwrap_or_else(|| "scratch".to_owned());
-        if let Some(name) = &name {
-            if let Err(err) = CheckName::new(format!("{namespace}.{name}")) {
-                let pos = key_pos(entries, "name").unwrap_or(root.pos);
-                self.error(
-                    pos,
-                    format!("`{namespace}.{name}` is not a valid check name: {err}"),
-                );
-            }
+        if let Some(name) = &name
+            && let Err(err) = CheckName::new(format!("{namespace}.{name}"))
+        {
+            let pos = key_pos(entries, "name").unwrap_or(root.pos);
+            self.error(
+                pos,
+                format!("`{namespace}.{name}` is not a valid check name: {err}"),
+            );
         }
 
         let item_vars = self.item_vars(&input_args, input_pos, options);
@@ -631,10 +631,10 @@ impl Cx {
 
     fn param_type(&mut self, spec: &DirectiveSpec, name: &str, ty: ParamType, value: &Node) {
         // A value that is one variable reference is checked after substitution.
-        if let Some(text) = value.as_scalar() {
-            if let Ok([Segment::Var(_)]) = parse_template(text).as_deref() {
-                return;
-            }
+        if let Some(text) = value.as_scalar()
+            && let Ok([Segment::Var(_)]) = parse_template(text).as_deref()
+        {
+            return;
         }
         if let Err(err) = ty.check(&value.to_json()) {
             self.error(

@@ -145,10 +145,8 @@ pub fn resolve_plain(text: &str) -> Json {
             .bytes()
             .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
         && text.bytes().filter(|b| *b == b'.').count() <= 1;
-    if looks_float {
-        if let Some(num) = text.parse::<f64>().ok().and_then(Number::from_f64) {
-            return Json::Number(num);
-        }
+    if looks_float && let Some(num) = text.parse::<f64>().ok().and_then(Number::from_f64) {
+        return Json::Number(num);
     }
     Json::String(text.to_owned())
 }

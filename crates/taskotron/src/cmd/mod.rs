@@ -1,0 +1,7 @@
+//! One module per subcommand.
+
+pub(crate) mod check_config;
+pub(crate) mod check_formula;
+pub(crate) mod result;
+pub(crate) mod run;
+pub(crate) mod serve;

@@ -1,0 +1,94 @@
+//! The `taskotron` command: one binary whose subcommands are Taskotron's roles.
+
+mod cmd;
+mod display;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Taskotron: QA automation for RPM-based distributions.
+///
+/// Runs checks on Koji builds, Bodhi updates and other items, stores the
+/// results in a ResultsDB-compatible service and turns them into gating
+/// decisions.
+#[derive(Debug, Parser)]
+#[command(
+    name = "taskotron",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+struct Cli {
+    /// The configuration file (TOML). Without it, TASKOTRON_CONFIG is read,
+    /// and without that the built-in defaults apply.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the server (web UI and APIs) on its configured address.
+    Serve(cmd::serve::Args),
+    /// Run a task formula on this machine, exactly as production runs it.
+    Run(cmd::run::Args),
+    /// Append one result to a ResultYAML file (for shell tasks).
+    Result(cmd::result::Args),
+    /// Check a configuration file and print what is wrong with it.
+    CheckConfig(cmd::check_config::Args),
+    /// Check a task formula without running it.
+    CheckFormula(cmd::check_formula::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let code = match cli.command {
+        Command::Serve(args) => cmd::serve::main(cli.config.as_deref(), args),
+        Command::Run(args) => cmd::run::main(cli.config.as_deref(), args),
+        Command::Result(args) => cmd::result::main(args),
+        Command::CheckConfig(args) => cmd::check_config::main(args),
+        Command::CheckFormula(args) => cmd::check_formula::main(args),
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// Logs go to stderr; `RUST_LOG` filters them, `TASKOTRON_LOG_FORMAT=json`
+/// makes them JSON lines.
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("TASKOTRON_LOG_FORMAT").is_ok_and(|it| it == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Print an error with its whole chain, as every subcommand does on failure.
+fn report_error(err: &anyhow::Error) {
+    #[expect(clippy::print_stderr, reason = "the command's own error output")]
+    {
+        eprintln!("error: {err:#}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+}

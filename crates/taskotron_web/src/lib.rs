@@ -1,0 +1,256 @@
+//! Taskotron's HTTP server.
+//!
+//! [`router`] builds the axum application over an [`AppState`]: for now the
+//! home page, `/healthz`, `/version` and `/metrics` (Prometheus text format).
+//! The ResultsDB, Greenwave/WaiverDB and worker APIs are added here by later
+//! issues.
+//!
+//! Architecture invariant: the server never executes tasks (this crate does not
+//! depend on `taskotron_runner`) and holds no SQL (it goes through
+//! `taskotron_store`).
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Json, Response};
+use axum::routing::get;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use serde_json::json;
+use taskotron_store::Store;
+use tower_http::trace::TraceLayer;
+
+/// The version the server reports.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Labels of the HTTP request metrics.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+/// The server's Prometheus metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    requests: Family<RequestLabels, Counter>,
+    durations: Family<RequestLabels, Histogram>,
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("taskotron");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let durations = Family::<RequestLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+        });
+        let up = Gauge::<i64>::default();
+        up.set(1);
+        registry.register("http_requests", "HTTP requests served", requests.clone());
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer HTTP requests",
+            durations.clone(),
+        );
+        registry.register("up", "1 while the server runs", up);
+        Metrics {
+            registry: Mutex::new(registry),
+            requests,
+            durations,
+        }
+    }
+
+    fn encode(&self) -> Result<String, std::fmt::Error> {
+        let mut out = String::new();
+        let registry = self
+            .registry
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        prometheus_client::encoding::text::encode(&mut out, &registry)?;
+        Ok(out)
+    }
+}
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The store.
+    pub store: Store,
+    /// The metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// State over an open store, with fresh metrics.
+    pub fn new(store: Store) -> AppState {
+        AppState {
+            store,
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/healthz", get(healthz))
+        .route("/version", get(version))
+        .route("/metrics", get(metrics))
+        .layer(middleware::from_fn_with_state(state.clone(), track))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |it| it.as_str().to_owned());
+    let method = request.method().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let labels = RequestLabels {
+        method,
+        route,
+        status: response.status().as_u16(),
+    };
+    state.metrics.requests.get_or_create(&labels).inc();
+    state
+        .metrics
+        .durations
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+async fn home() -> Html<String> {
+    Html(format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Taskotron</title></head>
+<body>
+<h1>Taskotron</h1>
+<p>Version {VERSION}. Nothing has run here yet.</p>
+<ul>
+<li><a href="/healthz">/healthz</a>: health</li>
+<li><a href="/version">/version</a>: version</li>
+<li><a href="/metrics">/metrics</a>: Prometheus metrics</li>
+</ul>
+</body></html>
+"#
+    ))
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(json!({"status": "ok", "database": "ok"})).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "health check: the database does not answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable", "database": "unavailable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn version() -> Json<serde_json::Value> {
+    Json(json!({"name": "taskotron", "version": VERSION}))
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    match state.metrics.encode() {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot encode metrics");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn app() -> (Router, tempfile::TempDir) {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(tmp.path()).await.unwrap();
+        (router(AppState::new(store)), tmp)
+    }
+
+    async fn get_text(app: &Router, uri: &str) -> (StatusCode, String) {
+        let response = app
+            .clone()
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn health_version_home_and_metrics() {
+        let (app, _tmp) = app().await;
+        assert_eq!(
+            get_text(&app, "/healthz").await,
+            (StatusCode::OK, r#"{"database":"ok","status":"ok"}"#.into())
+        );
+        let (status, body) = get_text(&app, "/version").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            body,
+            format!(r#"{{"name":"taskotron","version":"{VERSION}"}}"#)
+        );
+        let (status, body) = get_text(&app, "/").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("<h1>Taskotron</h1>"));
+        let (status, _) = get_text(&app, "/nope").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, body) = get_text(&app, "/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            body.contains(
+                r#"taskotron_http_requests_total{method="GET",route="/healthz",status="200"} 1"#
+            ),
+            "{body}"
+        );
+        assert!(body.contains(r#"route="unmatched",status="404""#), "{body}");
+    }
+
+    #[tokio::test]
+    async fn health_reports_a_dead_database() {
+        let (app, _tmp) = app().await;
+        // A state whose store is closed stands for a database that stopped answering.
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(tmp.path()).await.unwrap();
+        store.close().await;
+        let dead = router(AppState::new(store));
+        let (status, body) = get_text(&dead, "/healthz").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.contains("unavailable"));
+        drop(app);
+    }
+}
