@@ -514,6 +514,10 @@ impl Cx {
                 Some("give every action a `name:`; logs and the live display use it".into());
         }
         let Some((spec, params, _)) = directive else {
+            if self.diags.len() > errors_before {
+                // An unknown key was reported: most likely the misspelt directive.
+                return None;
+            }
             self.error(node.pos, format!("action {number} has no directive"))
                 .help = Some(format!("add one of: {}", directives::names()));
             return None;

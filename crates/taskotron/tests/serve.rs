@@ -1,0 +1,131 @@
+//! `taskotron serve`: the main job starts on its defaults, answers, and stops cleanly.
+
+#![allow(clippy::unwrap_used, reason = "test helpers outside #[test] functions fail loudly")]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::taskotron;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn get(url: &str) -> Option<(u16, String)> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let response = reqwest::get(url).await.ok()?;
+        let status = response.status().as_u16();
+        Some((status, response.text().await.ok()?))
+    })
+}
+
+fn wait_for(url: &str) -> (u16, String) {
+    let started = Instant::now();
+    loop {
+        if let Some(answer) = get(url) {
+            return answer;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server never answered {url}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn stop(child: &mut std::process::Child) -> Option<i32> {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    child.wait().unwrap().code()
+}
+
+#[test]
+fn serves_health_version_and_home_with_a_data_dir_it_creates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let data_dir = tmp.path().join("data");
+    let mut child = taskotron(tmp.path())
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(&data_dir)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let (status, body) = wait_for(&format!("{base}/healthz"));
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"database":"ok","status":"ok"}"#)
+    );
+    let (status, body) = get(&format!("{base}/version")).unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        format!(
+            r#"{{"name":"taskotron","version":"{}"}}"#,
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+    let (status, body) = get(&format!("{base}/")).unwrap();
+    assert_eq!(status, 200);
+    assert!(body.contains("<h1>Taskotron</h1>"));
+    let (status, body) = get(&format!("{base}/metrics")).unwrap();
+    assert_eq!(status, 200);
+    assert!(body.contains("taskotron_http_requests_total"), "{body}");
+    assert!(data_dir.join("taskotron.db").is_file());
+    assert_eq!(stop(&mut child), Some(0));
+}
+
+#[test]
+fn the_config_file_sets_listen_and_data_dir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    std::fs::write(
+        tmp.path().join("taskotron.toml"),
+        format!("[server]\nlisten = \"127.0.0.1:{port}\"\ndata-dir = \"from-config\"\n"),
+    )
+    .unwrap();
+    let mut child = taskotron(tmp.path())
+        .arg("serve")
+        .env("TASKOTRON_CONFIG", "taskotron.toml")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (status, _) = wait_for(&format!("http://127.0.0.1:{port}/healthz"));
+    assert_eq!(status, 200);
+    assert!(tmp.path().join("from-config/taskotron.db").is_file());
+    assert_eq!(stop(&mut child), Some(0));
+}
+
+#[test]
+fn a_taken_port_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let out = common::output(taskotron(tmp.path()).args([
+        "serve",
+        "--listen",
+        &addr.to_string(),
+        "--data-dir",
+        "d",
+    ]));
+    let (_, stderr) = common::texts(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains(&format!("error: cannot listen on {addr}")),
+        "{stderr}"
+    );
+}
