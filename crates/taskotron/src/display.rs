@@ -24,6 +24,7 @@ pub(crate) struct Display {
     verbose: bool,
     terminal: bool,
     current: Mutex<Option<ProgressBar>>,
+    total: std::sync::atomic::AtomicUsize,
 }
 
 impl Display {
@@ -32,6 +33,7 @@ impl Display {
             verbose,
             terminal: std::io::stderr().is_terminal(),
             current: Mutex::new(None),
+            total: 0.into(),
         }
     }
 
@@ -89,6 +91,8 @@ impl Observer for Display {
     fn event(&self, event: RunEvent<'_>) {
         match event {
             RunEvent::ActionStarted { action, total } => {
+                self.total
+                    .store(total, std::sync::atomic::Ordering::Relaxed);
                 let label = format!(
                     "[{}/{total}] {} ({})",
                     action.index, action.name, action.directive.name
@@ -122,8 +126,9 @@ impl Observer for Display {
                     ActionStatus::Skipped => ("skipped", String::new()),
                 };
                 let line = format!(
-                    "[{}] {} ({}) {mark} {:.1}s{what}",
+                    "[{}/{}] {} ({}) {mark} {:.1}s{what}",
                     report.index,
+                    self.total.load(std::sync::atomic::Ordering::Relaxed),
                     report.name,
                     report.directive,
                     Duration::from_millis(report.duration_ms).as_secs_f64()

@@ -1,6 +1,9 @@
 //! `taskotron check-config` over the config crate's fixtures, and `check-formula`.
 
-#![allow(clippy::unwrap_used, reason = "test helpers outside #[test] functions fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] functions fail loudly"
+)]
 
 mod common;
 

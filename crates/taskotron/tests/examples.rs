@@ -1,6 +1,9 @@
 //! The example tasks under tasks/examples/, run end to end through the binary.
 
-#![allow(clippy::unwrap_used, reason = "test helpers outside #[test] functions fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] functions fail loudly"
+)]
 
 mod common;
 

@@ -4,7 +4,10 @@
 //! wire payload our runner sends; wire compatibility with the real ResultsDB
 //! clients is proven against Taskotron's own ResultsDB API in its own tests.
 
-#![allow(clippy::unwrap_used, reason = "test helpers outside #[test] functions fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] functions fail loudly"
+)]
 
 mod common;
 

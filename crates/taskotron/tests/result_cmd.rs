@@ -1,6 +1,9 @@
 //! `taskotron result`: the shell task's way to append a result.
 
-#![allow(clippy::unwrap_used, reason = "test helpers outside #[test] functions fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] functions fail loudly"
+)]
 
 mod common;
 

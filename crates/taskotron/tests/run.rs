@@ -1,7 +1,10 @@
 //! `taskotron run`: exit codes, bad input, crashes, timeouts, interruption
 //! and the sandbox, through the real binary.
 
-#![allow(clippy::unwrap_used, reason = "test helpers outside #[test] functions fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] functions fail loudly"
+)]
 
 mod common;
 

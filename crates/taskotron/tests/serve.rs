@@ -1,6 +1,9 @@
 //! `taskotron serve`: the main job starts on its defaults, answers, and stops cleanly.
 
-#![allow(clippy::unwrap_used, reason = "test helpers outside #[test] functions fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] functions fail loudly"
+)]
 
 mod common;
 
