@@ -426,6 +426,12 @@ pub async fn run(
         }
     ));
 
+    if !formula.environment.rpm.is_empty() {
+        task_log.line(&format!(
+            "environment.rpm lists {}; this runner does not install packages, so they must already be installed",
+            formula.environment.rpm.join(", ")
+        ));
+    }
     let mut scope = initial_scope(job);
     let mut cx = directives::Cx {
         job,

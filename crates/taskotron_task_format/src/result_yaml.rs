@@ -20,8 +20,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use taskotron_types::{CheckName, Outcome};
-use yaml_rust2::yaml::Hash;
-use yaml_rust2::{Yaml, YamlEmitter};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Pos};
 use crate::yaml::{self, Node};
@@ -114,65 +112,110 @@ impl ResultYaml {
     }
 
     /// The document as YAML text.
+    ///
+    /// Strings are written plain only when no YAML reader (1.1 or 1.2) could
+    /// take them for anything but a string; otherwise they are double-quoted
+    /// with JSON escapes, which every YAML reader understands.
     pub fn to_yaml(&self) -> String {
-        let list: Vec<Yaml> = self.results.iter().map(result_to_yaml).collect();
-        let mut root = Hash::new();
-        root.insert(Yaml::String("results".into()), Yaml::Array(list));
-        let mut out = String::new();
-        let mut emitter = YamlEmitter::new(&mut out);
-        emitter.multiline_strings(true);
-        // Writing into a String cannot fail.
-        let _ = emitter.dump(&Yaml::Hash(root));
-        let mut out = out.strip_prefix("---\n").unwrap_or(&out).to_owned();
-        out.push('\n');
+        if self.results.is_empty() {
+            return "results: []\n".to_owned();
+        }
+        let mut out = String::from("results:\n");
+        for result in &self.results {
+            let mut fields: Vec<(&str, Json)> = vec![
+                ("item", Json::String(result.item.clone())),
+                ("type", Json::String(result.item_type.clone())),
+            ];
+            if let Some(checkname) = &result.checkname {
+                fields.push(("checkname", Json::String(checkname.to_string())));
+            }
+            fields.push(("outcome", Json::String(result.outcome.to_string())));
+            if let Some(note) = &result.note {
+                fields.push(("note", Json::String(note.clone())));
+            }
+            if let Some(artifact) = &result.artifact {
+                fields.push(("artifact", Json::String(artifact.clone())));
+            }
+            for (key, value) in &result.keyvals {
+                fields.push((key, value.clone()));
+            }
+            if let Some(internal) = &result.internal {
+                fields.push(("_internal", internal.clone()));
+            }
+            for (idx, (key, value)) in fields.iter().enumerate() {
+                out.push_str(if idx == 0 { "  - " } else { "    " });
+                emit_entry(&mut out, key, value, 4);
+            }
+        }
         out
     }
 }
 
-fn result_to_yaml(result: &TaskResult) -> Yaml {
-    let mut map = Hash::new();
-    let mut put = |key: &str, value: Yaml| {
-        map.insert(Yaml::String(key.to_owned()), value);
-    };
-    put("item", Yaml::String(result.item.clone()));
-    put("type", Yaml::String(result.item_type.clone()));
-    if let Some(checkname) = &result.checkname {
-        put("checkname", Yaml::String(checkname.to_string()));
-    }
-    put("outcome", Yaml::String(result.outcome.to_string()));
-    if let Some(note) = &result.note {
-        put("note", Yaml::String(note.clone()));
-    }
-    if let Some(artifact) = &result.artifact {
-        put("artifact", Yaml::String(artifact.clone()));
-    }
-    for (key, value) in &result.keyvals {
-        put(key, json_to_yaml(value));
-    }
-    if let Some(internal) = &result.internal {
-        put("_internal", json_to_yaml(internal));
-    }
-    Yaml::Hash(map)
-}
-
-fn json_to_yaml(value: &Json) -> Yaml {
+/// Emit `key: value` (and a newline) at the current position; nested mappings
+/// go below, indented by two more spaces than `indent`.
+fn emit_entry(out: &mut String, key: &str, value: &Json, indent: usize) {
+    out.push_str(&scalar_text(key));
+    out.push(':');
     match value {
-        Json::Null => Yaml::Null,
-        Json::Bool(it) => Yaml::Boolean(*it),
-        Json::Number(n) => match n.as_i64() {
-            Some(i) => Yaml::Integer(i),
-            None => Yaml::Real(n.to_string()),
-        },
-        Json::String(it) => Yaml::String(it.clone()),
-        Json::Array(items) => Yaml::Array(items.iter().map(json_to_yaml).collect()),
-        Json::Object(map) => {
-            let mut hash = Hash::new();
+        Json::Object(map) if !map.is_empty() => {
+            out.push('\n');
             for (key, value) in map {
-                hash.insert(Yaml::String(key.clone()), json_to_yaml(value));
+                out.push_str(&" ".repeat(indent + 2));
+                emit_entry(out, key, value, indent + 2);
             }
-            Yaml::Hash(hash)
+        }
+        other => {
+            out.push(' ');
+            out.push_str(&flow(other));
+            out.push('\n');
         }
     }
+}
+
+/// A value in flow style: scalars, `[a, b]`, `{k: v}`.
+fn flow(value: &Json) -> String {
+    match value {
+        Json::Null => "null".to_owned(),
+        Json::Bool(it) => it.to_string(),
+        Json::Number(n) => n.to_string(),
+        Json::String(it) => scalar_text(it),
+        Json::Array(items) => format!(
+            "[{}]",
+            items.iter().map(flow).collect::<Vec<_>>().join(", ")
+        ),
+        Json::Object(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!("{}: {}", scalar_text(k), flow(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// A string as a YAML scalar: plain when unambiguous, else double-quoted.
+fn scalar_text(text: &str) -> String {
+    if is_plain_safe(text) {
+        text.to_owned()
+    } else {
+        // JSON string syntax is valid YAML double-quoted syntax.
+        Json::String(text.to_owned()).to_string()
+    }
+}
+
+/// Whether every YAML reader takes `text`, written plain, for this very string:
+/// it starts with a letter or `_`, holds only name-like characters, and is none of
+/// the words YAML 1.1 or 1.2 read as null or a boolean.
+fn is_plain_safe(text: &str) -> bool {
+    const WORDS: &[&str] = &["y", "n", "yes", "no", "on", "off", "true", "false", "null"];
+    let mut chars = text.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '+' | '~' | '/' | '@')
+        })
+        && !WORDS.contains(&text.to_ascii_lowercase().as_str())
 }
 
 /// Parse and validate a ResultYAML document. `origin` names it in diagnostics.
@@ -475,5 +518,44 @@ mod tests {
             "results:\n  - {item: x, type: t, outcome: PASSED, checkname: 'a..b'}\n",
             &["2:52: result 1: check name `a..b` has an empty part between dots"],
         );
+    }
+
+    #[test]
+    fn quotes_only_what_a_yaml_reader_could_misread() {
+        let mut result = TaskResult::new("foo-1.0-1.fc40", "koji_build", Outcome::Passed);
+        for (key, value) in [
+            ("octal", "0o17"),
+            ("yes", "yes"),
+            ("on", "On"),
+            ("null", "~"),
+            ("lines", "a\n\n"),
+            ("space", " x"),
+            ("plain", "x86_64"),
+        ] {
+            result.keyvals.insert(key.into(), json!(value));
+        }
+        result.internal = Some(json!({"resultsdb_result_id": 7, "list": [{"a": null}]}));
+        let doc = ResultYaml {
+            results: vec![result],
+        };
+        assert_eq!(
+            doc.to_yaml(),
+            "results:
+  - item: foo-1.0-1.fc40
+    type: koji_build
+    outcome: PASSED
+    lines: \"a\\n\\n\"
+    \"null\": \"~\"
+    octal: \"0o17\"
+    \"on\": \"On\"
+    plain: x86_64
+    space: \" x\"
+    \"yes\": \"yes\"
+    _internal:
+      list: [{a: null}]
+      resultsdb_result_id: 7
+"
+        );
+        assert_eq!(parse_results(&doc.to_yaml(), "x").unwrap(), doc);
     }
 }

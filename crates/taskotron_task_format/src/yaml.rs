@@ -15,6 +15,9 @@ use crate::diagnostic::{Diagnostic, Pos};
 
 /// Most nodes one document may expand to, aliases included.
 const MAX_NODES: usize = 100_000;
+/// Longest mapping key accepted (YAML's limit for implicit keys, so that
+/// whatever is read can be written back).
+const MAX_KEY_CHARS: usize = 1024;
 /// Deepest nesting accepted.
 const MAX_DEPTH: usize = 64;
 
@@ -156,6 +159,21 @@ pub fn resolve_plain(text: &str) -> Json {
 /// Errors are returned as diagnostics: a syntax error stops parsing (one
 /// diagnostic); duplicate keys are all reported.
 pub fn parse(src: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
+    if let Some(offset) = src.find('\0') {
+        let line = src[..offset].matches('\n').count() + 1;
+        let column = src[..offset]
+            .rsplit('\n')
+            .next()
+            .map_or(0, |it| it.chars().count())
+            + 1;
+        return Err(vec![
+            Diagnostic::new(
+                Pos { line, column },
+                "the document contains a NUL character",
+            )
+            .with_help("YAML documents are text; remove the NUL byte"),
+        ]);
+    }
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(src);
     let mut documents = 0usize;
@@ -213,6 +231,8 @@ enum Frame {
         anchor: usize,
         entries: Vec<(Node, Node)>,
         key: Option<Node>,
+        /// Keys seen so far and the line each was first set on.
+        seen: HashMap<String, usize>,
     },
 }
 
@@ -254,6 +274,7 @@ impl Builder {
                     anchor,
                     entries: Vec::new(),
                     key: None,
+                    seen: HashMap::new(),
                 },
                 pos,
             ),
@@ -333,7 +354,9 @@ impl Builder {
         match self.stack.last_mut() {
             None => self.root = Some(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, .. }) => match key.take() {
+            Some(Frame::Map {
+                entries, key, seen, ..
+            }) => match key.take() {
                 None => {
                     if !matches!(node.kind, NodeKind::Scalar { .. }) {
                         self.errors.push(Diagnostic::new(
@@ -344,16 +367,24 @@ impl Builder {
                             ),
                         ));
                     }
+                    if node.key_text().chars().count() > MAX_KEY_CHARS {
+                        self.errors.push(Diagnostic::new(
+                            node.pos,
+                            format!("a mapping key is longer than {MAX_KEY_CHARS} characters"),
+                        ));
+                    }
                     *key = Some(node);
                 }
                 Some(k) => {
                     let text = k.key_text();
-                    if let Some((first, _)) = entries.iter().find(|(it, _)| it.key_text() == text) {
-                        self.errors.push(
-                            Diagnostic::new(k.pos, format!("duplicate key `{text}`")).with_help(
-                                format!("`{text}` is first set at line {}", first.pos.line),
-                            ),
-                        );
+                    match seen.get(&text) {
+                        Some(first_line) => self.errors.push(
+                            Diagnostic::new(k.pos, format!("duplicate key `{text}`"))
+                                .with_help(format!("`{text}` is first set at line {first_line}")),
+                        ),
+                        None => {
+                            seen.insert(text, k.pos.line);
+                        }
                     }
                     entries.push((k, node));
                 }
@@ -467,5 +498,22 @@ mod tests {
     fn deep_nesting_is_an_error_not_a_stack_overflow() {
         let src = "[".repeat(10_000);
         assert!(parse(&src).is_err());
+    }
+
+    #[test]
+    fn nul_characters_and_overlong_keys_are_reported() {
+        let errors = parse("a: 1\nb: x\0y\n").unwrap_err();
+        assert_eq!(errors[0].pos, Pos { line: 2, column: 5 });
+        assert_eq!(errors[0].message, "the document contains a NUL character");
+        let long = format!("{}: 1\n", "k".repeat(1025));
+        assert!(parse(&long).is_err());
+        let quoted = format!("\"{}\": 1\n", "k".repeat(1100));
+        let errors = parse(&quoted).unwrap_err();
+        assert!(
+            errors[0].message.contains("invalid YAML")
+                || errors[0].message.contains("longer than 1024"),
+            "{errors:?}"
+        );
+        assert!(parse(&format!("{}: 1\n", "k".repeat(1024))).is_ok());
     }
 }
