@@ -65,6 +65,7 @@ fn init_tracing() {
     let json = std::env::var("TASKOTRON_LOG_FORMAT").is_ok_and(|it| it == "json");
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     if json {
         builder.json().init();

@@ -157,3 +157,79 @@ fn a_token_env_var_wins_over_the_file_and_never_shows() {
         "a secret reached the log"
     );
 }
+
+#[test]
+fn actions_see_neither_the_token_nor_its_file() {
+    if !common::sandbox_available() {
+        return;
+    }
+    let (url, _seen, _runtime) = start_server(false);
+    let task = Task::new(
+        "name: peek
+actions:
+  - name: look for secrets
+    shell:
+      - \"echo env=$${TASKOTRON_RESULTSDB_TOKEN:-none} file=$$(cat ${taskdir}/token)\"
+    export: seen
+  - name: try to read the token through a directive
+    resultsdb: {file: token}
+",
+    )
+    .file("token", "s3cret")
+    .file(
+        "config.toml",
+        &format!("[resultsdb]\nurl = \"{url}\"\ntoken-file = \"token\"\n"),
+    );
+    let out = common::output(
+        task.command(&["--config", "config.toml"])
+            .env("TASKOTRON_RESULTSDB_TOKEN", "from-env"),
+    );
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let vars: Json_ = serde_json::from_str(&task.artifact("taskotron/task_vars.json")).unwrap();
+    assert_eq!(vars["seen"], "env=none file=");
+    assert!(
+        stderr.contains("is outside the directories a directive may use"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn directives_stay_inside_the_jobs_directories() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("r.yml"), "results: []\n").unwrap();
+    let task = Task::new(&format!(
+        "name: escape
+actions:
+  - name: read outside
+    resultsdb: {{file: {}/r.yml}}
+",
+        outside.path().display()
+    ));
+    let out = task.run(&["--local"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        texts(&out)
+            .1
+            .contains("is outside the directories a directive may use"),
+        "{:?}",
+        texts(&out)
+    );
+
+    let task = Task::new(&format!(
+        "name: escape
+actions:
+  - name: write outside
+    create_report: {{results: 'results: []', artifactsdir: {}}}
+",
+        outside.path().display()
+    ));
+    let out = task.run(&["--local"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        texts(&out).1.contains("`artifactsdir`"),
+        "{:?}",
+        texts(&out)
+    );
+    assert!(!outside.path().join("report.html").exists());
+}

@@ -101,6 +101,10 @@ pub struct RunConfig {
     /// The `taskotron` executable, put on actions' `PATH` so shell tasks can call
     /// `taskotron result`.
     pub taskotron_exe: Option<PathBuf>,
+    /// Environment variables that hold secrets: removed from every action's environment.
+    pub secret_env: Vec<String>,
+    /// Files that hold secrets: hidden inside the sandbox, and never read by a directive.
+    pub secret_files: Vec<PathBuf>,
 }
 
 /// One run of one task.
@@ -356,6 +360,12 @@ pub async fn preflight(job: &Job, config: &RunConfig) -> Result<Sandbox, Preflig
                 readable: vec![task_dir],
                 writable: vec![job.work_dir.clone(), job.artifacts_dir.clone()],
                 network: job.formula.environment.network,
+                hidden: config
+                    .secret_files
+                    .iter()
+                    .filter(|it| it.exists())
+                    .cloned()
+                    .collect(),
             })
         }
     }

@@ -44,6 +44,9 @@ pub enum Sandbox {
         writable: Vec<PathBuf>,
         /// Whether the process keeps the host's network.
         network: bool,
+        /// Files hidden from the sandbox (covered by an empty file): secrets
+        /// such as the ResultsDB token file.
+        hidden: Vec<PathBuf>,
     },
 }
 
@@ -56,6 +59,7 @@ impl Sandbox {
                 readable,
                 writable,
                 network,
+                hidden,
             } => {
                 let mut out: Vec<OsString> = Vec::new();
                 let mut push = |items: &[&str]| out.extend(items.iter().map(OsString::from));
@@ -81,6 +85,11 @@ impl Sandbox {
                         out.push(dir.into());
                     }
                 }
+                for file in hidden {
+                    out.push("--ro-bind".into());
+                    out.push("/dev/null".into());
+                    out.push(file.into());
+                }
                 out.push("--".into());
                 out.push(program.into());
                 out.extend(args.iter().map(OsString::from));
@@ -101,6 +110,8 @@ pub struct ProcessSpec {
     pub cwd: PathBuf,
     /// Variables added to the inherited environment.
     pub env: Vec<(String, String)>,
+    /// Variables removed from the inherited environment (secrets).
+    pub env_remove: Vec<String>,
 }
 
 /// Which stream a chunk of output came from.
@@ -169,6 +180,9 @@ pub async fn run(
         reason = "this module is the one place that spawns processes"
     )]
     let mut command = Command::new(&program);
+    for key in &spec.env_remove {
+        command.env_remove(key);
+    }
     command
         .args(&args)
         .current_dir(&spec.cwd)
@@ -323,12 +337,14 @@ pub async fn probe_bwrap(program: &Path) -> Result<(), String> {
         readable: Vec::new(),
         writable: Vec::new(),
         network: false,
+        hidden: Vec::new(),
     };
     let spec = ProcessSpec {
         program: "true".into(),
         args: Vec::new(),
         cwd: "/".into(),
         env: Vec::new(),
+        env_remove: Vec::new(),
     };
     let mut sink = Collect::default();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -377,6 +393,7 @@ mod tests {
             args: vec!["-c".into(), script.into()],
             cwd: std::env::temp_dir(),
             env: vec![("GREETING".into(), "hello".into())],
+            env_remove: vec!["SECRET_FOR_TEST".into()],
         }
     }
 
@@ -464,6 +481,7 @@ mod tests {
             args: vec![],
             cwd: "/".into(),
             env: vec![],
+            env_remove: vec![],
         };
         let err = run(
             &spec,
@@ -488,6 +506,7 @@ mod tests {
             readable: vec!["/tmp/task".into()],
             writable: vec!["/tmp/work".into()],
             network: false,
+            hidden: vec!["/etc/token".into()],
         };
         let (program, args) = sandbox.wrap("sh", &["-c".into(), "true".into()]);
         assert_eq!(program, "/usr/bin/bwrap");
@@ -502,7 +521,7 @@ mod tests {
         );
         assert!(
             joined
-                .contains("--ro-bind /tmp/task /tmp/task --bind /tmp/work /tmp/work -- sh -c true"),
+                .contains("--ro-bind /tmp/task /tmp/task --bind /tmp/work /tmp/work --ro-bind /dev/null /etc/token -- sh -c true"),
             "{joined}"
         );
         assert!(!joined.contains("--share-net"));

@@ -308,10 +308,15 @@ impl Cx {
                     for (idx, arg) in names.iter().enumerate() {
                         let pos = items.get(idx).map_or(value.pos, |it| it.pos);
                         if arg != "arch" && arg.parse::<ItemType>().is_err() {
-                            self.error(pos, format!("unknown input `{arg}`")).help = Some(format!(
-                                "inputs are `arch` or an item type: {}",
-                                ItemType::names()
-                            ));
+                            let known: Vec<&str> = std::iter::once("arch")
+                                .chain(ItemType::ALL.iter().map(|it| it.as_str()))
+                                .collect();
+                            let mut help =
+                                format!("inputs are `arch` or an item type: {}", ItemType::names());
+                            if let Some(close) = did_you_mean(arg, known) {
+                                help = format!("did you mean `{close}`? {help}");
+                            }
+                            self.error(pos, format!("unknown input `{arg}`")).help = Some(help);
                         }
                     }
                     args = names;
@@ -541,26 +546,40 @@ impl Cx {
     fn params(&mut self, spec: &DirectiveSpec, node: &Node) {
         match spec.shape {
             Shape::Commands => {
-                let ok = match &node.kind {
-                    NodeKind::Scalar { .. } => !node.is_null(),
-                    NodeKind::Seq(items) => items
-                        .iter()
-                        .all(|it| it.as_scalar().is_some() && !it.is_null()),
-                    NodeKind::Map(_) => false,
+                let help = "write e.g. `shell: [make check]` or `shell: \"./check.sh ${item}\"`; quote a command that holds `: `";
+                let command_ok = |it: &Node| {
+                    it.as_scalar().is_some()
+                        && matches!(it.to_json(), Json::String(_) | Json::Number(_))
                 };
-                if !ok {
-                    self.error(
-                        node.pos,
-                        format!(
-                            "`{}` takes a command or a list of commands, found {}",
-                            spec.name,
-                            node.describe()
-                        ),
-                    )
-                    .help = Some(
-                        "write e.g. `shell: [make check]` or `shell: \"./check.sh ${item}\"`"
-                            .into(),
-                    );
+                match &node.kind {
+                    NodeKind::Seq(items) => {
+                        for (idx, item) in items.iter().enumerate() {
+                            if !command_ok(item) {
+                                self.error(
+                                    item.pos,
+                                    format!(
+                                        "command {} of `{}` must be text, found {}",
+                                        idx + 1,
+                                        spec.name,
+                                        item.describe()
+                                    ),
+                                )
+                                .help = Some(help.into());
+                            }
+                        }
+                    }
+                    _ if command_ok(node) => {}
+                    _ => {
+                        self.error(
+                            node.pos,
+                            format!(
+                                "`{}` takes a command or a list of commands, found {}",
+                                spec.name,
+                                node.describe()
+                            ),
+                        )
+                        .help = Some(help.into());
+                    }
                 }
             }
             Shape::Params {

@@ -133,7 +133,7 @@ impl ResultYaml {
             if let Some(note) = &result.note {
                 fields.push(("note", Json::String(note.clone())));
             }
-            if let Some(artifact) = &result.artifact {
+            if let Some(artifact) = result.artifact.as_ref().filter(|it| !it.is_empty()) {
                 fields.push(("artifact", Json::String(artifact.clone())));
             }
             for (key, value) in &result.keyvals {
@@ -316,13 +316,14 @@ fn result_of(number: usize, node: &Node, diags: &mut Vec<Diagnostic>) -> Option<
         match value.to_json() {
             Json::String(it) if !it.is_empty() => Some(it),
             Json::Number(n) => Some(n.to_string()),
-            _ => {
+            other => {
+                let found = match other {
+                    Json::String(_) => "an empty string",
+                    _ => value.describe(),
+                };
                 diags.push(Diagnostic::new(
                     value.pos,
-                    format!(
-                        "result {number}: `{key}` must be a non-empty string, found {}",
-                        value.describe()
-                    ),
+                    format!("result {number}: `{key}` must be a non-empty string, found {found}"),
                 ));
                 None
             }
@@ -333,8 +334,21 @@ fn result_of(number: usize, node: &Node, diags: &mut Vec<Diagnostic>) -> Option<
         match key_text.as_str() {
             "item" => item = text(value, "item", diags),
             "type" => item_type = text(value, "type", diags),
-            "note" => note = if value.is_null() { None } else { text(value, "note", diags) },
-            "artifact" => artifact = if value.is_null() { None } else { text(value, "artifact", diags) },
+            // An empty note is a note (ResultsDB stores ""); an empty artifact is none.
+            "note" => {
+                note = match value.to_json() {
+                    Json::Null => None,
+                    Json::String(it) if it.is_empty() => Some(it),
+                    _ => text(value, "note", diags),
+                }
+            }
+            "artifact" => {
+                artifact = match value.to_json() {
+                    Json::Null => None,
+                    Json::String(it) if it.is_empty() => None,
+                    _ => text(value, "artifact", diags),
+                }
+            }
             "checkname" => {
                 if let Some(name) = text(value, "checkname", diags) {
                     match CheckName::new(name) {
@@ -363,7 +377,7 @@ fn result_of(number: usize, node: &Node, diags: &mut Vec<Diagnostic>) -> Option<
                 Err(found) => diags.push(
                     Diagnostic::new(
                         value.pos,
-                        format!("result {number}: keyval `{key_text}` must be a string, number, boolean or a list of those, found {found}"),
+                        format!("result {number}: keyval `{key_text}` must be a string, number, boolean, null or a list of those, found {found}"),
                     ),
                 ),
             },
@@ -397,14 +411,15 @@ fn result_of(number: usize, node: &Node, diags: &mut Vec<Diagnostic>) -> Option<
     })
 }
 
+/// Keyvals are scalars (null included: libtaskotron's `None`, which ResultsDB
+/// stores as `"None"`) or lists of scalars.
 fn keyval(value: &Json) -> Result<Json, &'static str> {
-    let scalar = |v: &Json| matches!(v, Json::String(_) | Json::Number(_) | Json::Bool(_));
+    let scalar = |v: &Json| !matches!(v, Json::Array(_) | Json::Object(_));
     match value {
         v if scalar(v) => Ok(v.clone()),
         Json::Array(items) if items.iter().all(scalar) => Ok(value.clone()),
-        Json::Array(_) => Err("a list holding lists, mappings or nulls"),
-        Json::Object(_) => Err("a mapping"),
-        _ => Err("nothing (null)"),
+        Json::Array(_) => Err("a list holding lists or mappings"),
+        _ => Err("a mapping"),
     }
 }
 
@@ -498,7 +513,7 @@ mod tests {
                 "2:5: result 1 has no `type`",
                 "3:14: result 1: unknown outcome `GREAT`, expected one of PASSED, INFO, FAILED, NEEDS_INSPECTION, ABORTED, CRASHED",
                 "7:5: result 2: `results` is a reserved key",
-                "8:12: result 2: keyval `extra` must be a string, number, boolean or a list of those, found a mapping",
+                "8:12: result 2: keyval `extra` must be a string, number, boolean, null or a list of those, found a mapping",
                 "9:5: result 3 must be a mapping, found a string",
             ],
         );
@@ -557,5 +572,22 @@ mod tests {
 "
         );
         assert_eq!(parse_results(&doc.to_yaml(), "x").unwrap(), doc);
+    }
+
+    #[test]
+    fn empty_notes_null_keyvals_and_empty_required_fields() {
+        let doc = parse_results(
+            "results:\n  - {item: x, type: t, outcome: PASSED, note: '', artifact: '', k: null}\n",
+            "r",
+        )
+        .unwrap();
+        assert_eq!(doc.results[0].note.as_deref(), Some(""));
+        assert_eq!(doc.results[0].artifact, None);
+        assert_eq!(doc.results[0].keyvals["k"], Json::Null);
+        assert_eq!(parse_results(&doc.to_yaml(), "again").unwrap(), doc);
+        check_errors(
+            "results:\n  - {item: '', type: t, outcome: PASSED}\n",
+            &["2:12: result 1: `item` must be a non-empty string, found an empty string"],
+        );
     }
 }

@@ -54,9 +54,12 @@ pub(crate) fn main(args: Args) -> i32 {
 }
 
 fn append(args: &Args) -> anyhow::Result<()> {
+    if args.item.is_empty() {
+        bail!("-i/--item must not be empty");
+    }
     let mut result = TaskResult::new(args.item.clone(), args.item_type.as_str(), args.outcome);
     result.note = args.note.clone();
-    result.artifact = args.artifact.clone();
+    result.artifact = args.artifact.clone().filter(|it| !it.is_empty());
     if let Some(name) = &args.checkname {
         result.checkname = Some(CheckName::new(name.clone()).context("bad --checkname")?);
     }

@@ -181,15 +181,17 @@ fn prepare(config_path: Option<&Path>, args: &Args) -> Result<(Job, RunConfig), 
     }
     let work_dir = data_dir.join("work").join(&uuid);
 
-    let token = config
-        .resultsdb
-        .token()
-        .map_err(|err| Prep::Environment(err.into()))?;
-    let resultsdb = config.resultsdb.url.clone().map(|url| ResultsdbTarget {
-        url,
-        token,
-        artifacts_base_url: config.resultsdb.artifacts_base_url.clone(),
-    });
+    let resultsdb = match config.resultsdb.url.clone() {
+        None => None,
+        Some(url) => Some(ResultsdbTarget {
+            url,
+            token: config
+                .resultsdb
+                .token()
+                .map_err(|err| Prep::Environment(err.into()))?,
+            artifacts_base_url: config.resultsdb.artifacts_base_url.clone(),
+        }),
+    };
     let sandbox = if args.local || config.runner.sandbox == SandboxKind::None {
         SandboxMode::Local
     } else {
@@ -204,6 +206,13 @@ fn prepare(config_path: Option<&Path>, args: &Args) -> Result<(Job, RunConfig), 
         keep_workdir: args.keep_workdir || config.runner.keep_workdir,
         resultsdb,
         taskotron_exe: std::env::current_exe().ok(),
+        secret_env: vec![taskotron_config::RESULTSDB_TOKEN_ENV.to_owned()],
+        secret_files: config
+            .resultsdb
+            .token_file
+            .iter()
+            .map(|it| absolute(it))
+            .collect(),
     };
     let job = Job {
         formula,

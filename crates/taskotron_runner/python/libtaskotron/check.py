@@ -645,9 +645,11 @@ def import_YAML(yaml_string):
         if outcome not in _RANK:
             raise ValueError('result %d: invalid outcome %r, expected one of %s'
                              % (index, outcome, ', '.join(OUTCOMES)))
+        # `_internal` is the runner's own data (e.g. resultsdb_result_id),
+        # not a keyval: it is left out so the details can be exported again.
         keyvals = dict((key, value) for key, value in result.items()
                        if key not in ('item', 'type', 'outcome', 'note',
-                                      'checkname', 'artifact'))
+                                      'checkname', 'artifact', '_internal'))
         note = result.get('note')
         checkname = result.get('checkname')
         artifact = result.get('artifact')

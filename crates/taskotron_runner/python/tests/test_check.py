@@ -486,3 +486,25 @@ class DriverTests(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class InternalDataTest(unittest.TestCase):
+    """The runner's `_internal` data does not become a keyval."""
+
+    def test_import_drops_internal_and_exports_again(self):
+        text = ('results:\n'
+                '  - item: "foo-1.0-1.fc40"\n'
+                '    type: "koji_build"\n'
+                '    outcome: "PASSED"\n'
+                '    _internal:\n'
+                '      resultsdb_result_id: 7\n')
+        for use_pyyaml in (False, check.USE_PYYAML):
+            with self.subTest(use_pyyaml=use_pyyaml):
+                saved = check.USE_PYYAML
+                check.USE_PYYAML = use_pyyaml
+                try:
+                    details = check.import_YAML(text)
+                finally:
+                    check.USE_PYYAML = saved
+                self.assertEqual(details[0].keyvals, {})
+                self.assertIn('outcome: "PASSED"', check.export_YAML(details))

@@ -25,10 +25,10 @@ pub(super) fn create_report(
     sink: &mut ActionSink<'_>,
 ) -> Result<Json, DirectiveError> {
     let doc = super::results::load_results(cx, params)?;
-    let artifacts = params
-        .get("artifactsdir")
-        .map(|it| cx.resolve(&text(it)))
-        .unwrap_or_else(|| cx.job.artifacts_dir.clone());
+    let artifacts = match params.get("artifactsdir") {
+        Some(dir) => cx.artifacts_subdir("artifactsdir", &text(dir))?,
+        None => cx.job.artifacts_dir.clone(),
+    };
     let rel = params
         .get("path")
         .map(text)
@@ -40,7 +40,7 @@ pub(super) fn create_report(
     }
     let source = match params.get("template") {
         Some(template) => {
-            let path = cx.resolve(&text(template));
+            let path = cx.readable_file("template", &text(template))?;
             std::fs::read_to_string(&path)
                 .map_err(|err| failed(format!("cannot read template {}: {err}", path.display())))?
         }
@@ -110,6 +110,7 @@ pub(super) async fn createrepo(
         args: vec![repodir.display().to_string()],
         cwd: cx.task_dir(),
         env: cx.env(),
+        env_remove: cx.config.secret_env.clone(),
     };
     let finished = cx.spawn(&spec, deadline, sink).await?;
     if finished.ended != Ended::Exited(0) {

@@ -99,6 +99,70 @@ impl Cx<'_> {
         }
     }
 
+    /// A file a directive reads itself (outside the sandbox): it must lie inside
+    /// the task, work or artifacts directory and must not be a secret file.
+    pub(crate) fn readable_file(
+        &self,
+        param: &str,
+        value: &str,
+    ) -> Result<PathBuf, DirectiveError> {
+        let path = self.resolve(value);
+        let real = std::fs::canonicalize(&path)
+            .map_err(|err| failed(format!("`{param}` {}: {err}", path.display())))?;
+        self.check_inside(
+            param,
+            &path,
+            &real,
+            &[
+                self.task_dir(),
+                self.job.work_dir.clone(),
+                self.job.artifacts_dir.clone(),
+            ],
+        )?;
+        Ok(real)
+    }
+
+    /// A directory a directive writes into itself: it must lie inside the artifacts directory.
+    pub(crate) fn artifacts_subdir(
+        &self,
+        param: &str,
+        value: &str,
+    ) -> Result<PathBuf, DirectiveError> {
+        let path = self.resolve(value);
+        std::fs::create_dir_all(&path)
+            .map_err(|err| failed(format!("`{param}` {}: {err}", path.display())))?;
+        let real = std::fs::canonicalize(&path)
+            .map_err(|err| failed(format!("`{param}` {}: {err}", path.display())))?;
+        self.check_inside(param, &path, &real, std::slice::from_ref(&self.job.artifacts_dir))?;
+        Ok(real)
+    }
+
+    fn check_inside(
+        &self,
+        param: &str,
+        shown: &Path,
+        real: &Path,
+        roots: &[PathBuf],
+    ) -> Result<(), DirectiveError> {
+        let secret = self
+            .config
+            .secret_files
+            .iter()
+            .any(|it| std::fs::canonicalize(it).is_ok_and(|it| it == real));
+        let inside = roots
+            .iter()
+            .any(|root| std::fs::canonicalize(root).is_ok_and(|root| real.starts_with(root)));
+        if secret || !inside {
+            let names: Vec<String> = roots.iter().map(|it| it.display().to_string()).collect();
+            return Err(failed(format!(
+                "`{param}` {} is outside the directories a directive may use ({})",
+                shown.display(),
+                names.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
     /// The environment every action's processes get, on top of the runner's own.
     pub(crate) fn env(&self) -> Vec<(String, String)> {
         let job = self.job;

@@ -96,6 +96,7 @@ pub(super) async fn python(
         ],
         cwd: cx.task_dir(),
         env,
+        env_remove: cx.config.secret_env.clone(),
     };
     sink.note(&format!("calling {callable}() in {}", script.display()));
     let finished = cx.spawn(&spec, deadline, sink).await?;

@@ -12,7 +12,7 @@ use crate::layout::ActionSink;
 /// ResultYAML from `results` (text) or `file` (a path).
 pub(crate) fn load_results(cx: &Cx<'_>, params: &Json) -> Result<ResultYaml, DirectiveError> {
     let (text, origin) = if let Some(file) = params.get("file") {
-        let path = cx.resolve(&super::files::text(file));
+        let path = cx.readable_file("file", &super::files::text(file))?;
         let text = std::fs::read_to_string(&path).map_err(|err| {
             failed(format!(
                 "cannot read results file {}: {err}",

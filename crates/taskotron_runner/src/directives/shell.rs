@@ -27,6 +27,7 @@ pub(super) async fn shell(
             args: vec!["-c".to_owned(), command.clone()],
             cwd: cx.task_dir(),
             env: cx.env(),
+            env_remove: cx.config.secret_env.clone(),
         };
         let finished = cx.spawn(&spec, deadline, sink).await?;
         output.extend_from_slice(&finished.stdout);

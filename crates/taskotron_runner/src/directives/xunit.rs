@@ -82,7 +82,7 @@ fn part(name: &str) -> String {
 
 pub(super) fn xunit(cx: &Cx<'_>, params: &Json) -> Result<Json, DirectiveError> {
     let text = |key: &str| params.get(key).map(super::files::text);
-    let path = cx.resolve(&text("file").unwrap_or_default());
+    let path = cx.readable_file("file", &text("file").unwrap_or_default())?;
     let xml = std::fs::read_to_string(&path)
         .map_err(|err| failed(format!("cannot read xunit file {}: {err}", path.display())))?;
     let cases =

@@ -149,7 +149,7 @@ actions:
         None,
         &[
             "3:1: unknown key `colour` at the top level [known keys at the top level: name, namespace, desc, maintainer, input, environment, actions, timeout]",
-            "5:10: unknown input `koji_buidl` [inputs are `arch` or an item type: koji_build, koji_tag, bodhi_update, compose, dist_git_commit, docker_image, git_commit, module_build, pull_request]",
+            "5:10: unknown input `koji_buidl` [did you mean `koji_build`? inputs are `arch` or an item type: koji_build, koji_tag, bodhi_update, compose, dist_git_commit, docker_image, git_commit, module_build, pull_request]",
             "8:5: unknown directive or key `shel` in action 1 [did you mean `shell`? known directives: shell, python, exitcode, resultsdb, xunit, create_report, createrepo, dummy; action keys: name, export, timeout]",
             "10:13: `python` needs the parameter `callable` [`callable` must be a string]",
             "12:16: `resultsdb` takes only one of `results` or `file`",
@@ -195,7 +195,7 @@ fn structural_mistakes() {
         "name: x\nactions:\n  - name: a\n    shell: {cmd: ls}\n    export: workdir\n  - name: b\n    xunit: {file: [a], aggregation: some}\n    export: 2bad\n",
         None,
         &[
-            "4:12: `shell` takes a command or a list of commands, found a mapping [write e.g. `shell: [make check]` or `shell: \"./check.sh ${item}\"`]",
+            "4:12: `shell` takes a command or a list of commands, found a mapping [write e.g. `shell: [make check]` or `shell: \"./check.sh ${item}\"`; quote a command that holds `: `]",
             "5:13: `workdir` is a runner variable and cannot be exported to [runner variables: arch, artifactsdir, checkname, item, jobid, namespace, taskdir, type, uuid, workdir]",
             "7:19: `xunit` parameter `file`: expected a string, found a list",
             "7:37: `xunit` parameter `aggregation`: expected one of allpass, none, found `some`",
@@ -244,5 +244,22 @@ fn an_action_without_any_directive() {
         &[
             "3:5: action 1 has no directive [add one of: shell, python, exitcode, resultsdb, xunit, create_report, createrepo, dummy]",
         ],
+    );
+}
+
+#[test]
+fn shell_commands_must_be_text() {
+    check_diags(
+        "name: x\nactions:\n  - name: a\n    shell: [true, ls]\n  - name: b\n    shell:\n      - echo note: done\n  - name: c\n    shell: false\n",
+        None,
+        &[
+            "4:13: command 1 of `shell` must be text, found a boolean [write e.g. `shell: [make check]` or `shell: \"./check.sh ${item}\"`; quote a command that holds `: `]",
+            "7:9: command 1 of `shell` must be text, found a mapping [write e.g. `shell: [make check]` or `shell: \"./check.sh ${item}\"`; quote a command that holds `: `]",
+            "9:12: `shell` takes a command or a list of commands, found a boolean [write e.g. `shell: [make check]` or `shell: \"./check.sh ${item}\"`; quote a command that holds `: `]",
+        ],
+    );
+    parse_ok(
+        "name: x\nactions:\n  - name: a\n    shell: \"true\"\n  - name: b\n    shell: [make, 3]\n",
+        None,
     );
 }
