@@ -1,0 +1,61 @@
+//! The outbox: messages committed with the rows they announce, read by the
+//! relay that publishes them, and deleted once the broker confirmed them.
+
+use sqlx::Row;
+
+use crate::sql::{Dialect, Sql, query};
+use crate::{Store, StoreError, with_pool};
+
+/// A message waiting to be published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingMessage {
+    /// Its outbox id (publishing order).
+    pub id: i64,
+    /// The message as the bus crate serialised it (JSON).
+    pub message: String,
+}
+
+/// The insert of one outbox message, for use inside a transaction.
+pub(crate) fn insert_sql(dialect: Dialect, message: &str) -> Sql {
+    let mut sql = Sql::new(dialect, "INSERT INTO outbox (message, created_at) VALUES (");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |it| i64::try_from(it.as_micros()).unwrap_or(i64::MAX));
+    sql.text(message).push(", ").int(now).push(")");
+    sql
+}
+
+impl Store {
+    /// The oldest messages not yet published, oldest first.
+    pub async fn outbox_pending(&self, limit: i64) -> Result<Vec<PendingMessage>, StoreError> {
+        let mut sql = Sql::new(self.dialect(), "SELECT id, message FROM outbox ORDER BY id LIMIT ");
+        sql.int(limit);
+        with_pool!(self, write, |pool, _dialect| {
+            let mut out = Vec::new();
+            for row in query!(sql).fetch_all(pool).await? {
+                out.push(PendingMessage { id: row.try_get(0)?, message: row.try_get(1)? });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Forget messages the broker has confirmed.
+    pub async fn outbox_published(&self, ids: &[i64]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut sql = Sql::new(self.dialect(), "DELETE FROM outbox WHERE id IN ");
+        sql.int_list(ids);
+        with_pool!(self, write, |pool, _dialect| {
+            query!(sql).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// How many messages wait to be published.
+    pub async fn outbox_len(&self) -> Result<i64, StoreError> {
+        with_pool!(self, read, |pool, _dialect| {
+            Ok(sqlx::query("SELECT COUNT(*) FROM outbox").fetch_one(pool).await?.try_get(0)?)
+        })
+    }
+}
