@@ -42,6 +42,8 @@ enum Command {
     CheckConfig(cmd::check_config::Args),
     /// Check a task formula without running it.
     CheckFormula(cmd::check_formula::Args),
+    /// Create or update the database schema (serve also does it on start).
+    Migrate(cmd::migrate::Args),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         Command::Result(args) => cmd::result::main(args),
         Command::CheckConfig(args) => cmd::check_config::main(args),
         Command::CheckFormula(args) => cmd::check_formula::main(args),
+        Command::Migrate(args) => cmd::migrate::main(cli.config.as_deref(), args),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

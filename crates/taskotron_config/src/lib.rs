@@ -46,6 +46,115 @@ pub struct Config {
     pub runner: RunnerConfig,
     /// The `[resultsdb]` table.
     pub resultsdb: ResultsdbConfig,
+    /// The `[api]` table.
+    pub api: ApiConfig,
+    /// The `[database]` table.
+    pub database: DatabaseConfig,
+    /// The `[amqp]` table.
+    pub amqp: AmqpConfig,
+}
+
+/// Env var holding the database URL (it may carry a password); it takes
+/// precedence over `database.url`.
+pub const DATABASE_URL_ENV: &str = "TASKOTRON_DATABASE_URL";
+/// Env var holding the AMQP URL (it may carry a password); it takes precedence
+/// over `amqp.url`.
+pub const AMQP_URL_ENV: &str = "TASKOTRON_AMQP_URL";
+
+/// `[api]`: how `taskotron serve` answers its HTTP APIs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// `public-url`: the server's address as clients see it (e.g.
+    /// `https://taskotron.example.org`), used in `href` links. Default: taken
+    /// from each request's Host and X-Forwarded-* headers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    /// `additional-outcomes`: outcomes ResultsDB accepts besides PASSED, INFO,
+    /// FAILED and NEEDS_INSPECTION. Default: Taskotron's ABORTED and CRASHED
+    /// and Fedora's QUEUED, RUNNING and ERROR.
+    pub additional_outcomes: Vec<String>,
+    /// `max-body-bytes`: the largest request body accepted. Default 1 MiB.
+    pub max_body_bytes: usize,
+    /// `tokens-file`: a file of `NAME:TOKEN` lines; with it, writes need
+    /// `Authorization: Bearer TOKEN`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens_file: Option<PathBuf>,
+    /// `users-file`: a file of `USER:PASSWORD` lines; with it, writes may use
+    /// HTTP Basic authentication.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users_file: Option<PathBuf>,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            public_url: None,
+            additional_outcomes: ["ABORTED", "CRASHED", "QUEUED", "RUNNING", "ERROR"]
+                .map(str::to_owned)
+                .to_vec(),
+            max_body_bytes: 1024 * 1024,
+            tokens_file: None,
+            users_file: None,
+        }
+    }
+}
+
+/// `[database]`: where the server keeps its data.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `url`: a `postgres://` URL for PostgreSQL, or an `sqlite:` path. Default:
+    /// the SQLite file `taskotron.db` in the data directory. A URL with a
+    /// password belongs in `TASKOTRON_DATABASE_URL` instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl DatabaseConfig {
+    /// The database URL: `TASKOTRON_DATABASE_URL` when set, else `url`.
+    pub fn effective_url(&self) -> Option<String> {
+        env::var(DATABASE_URL_ENV)
+            .ok()
+            .filter(|it| !it.trim().is_empty())
+            .or_else(|| self.url.clone())
+    }
+}
+
+/// `[amqp]`: the message bus the server publishes to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct AmqpConfig {
+    /// `url`: the broker, e.g. `amqp://127.0.0.1:5672/%2f`. Without it nothing
+    /// is published (messages wait in the outbox). A URL with a password
+    /// belongs in `TASKOTRON_AMQP_URL` instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// `exchange`: where messages go. Default `amq.topic`, as fedora-messaging.
+    pub exchange: String,
+    /// `topic-prefix`: put before every topic. Default `org.taskotron`; Fedora
+    /// deployments use `org.fedoraproject.prod`.
+    pub topic_prefix: String,
+}
+
+impl Default for AmqpConfig {
+    fn default() -> Self {
+        AmqpConfig {
+            url: None,
+            exchange: "amq.topic".to_owned(),
+            topic_prefix: "org.taskotron".to_owned(),
+        }
+    }
+}
+
+impl AmqpConfig {
+    /// The broker URL: `TASKOTRON_AMQP_URL` when set, else `url`.
+    pub fn effective_url(&self) -> Option<String> {
+        env::var(AMQP_URL_ENV)
+            .ok()
+            .filter(|it| !it.trim().is_empty())
+            .or_else(|| self.url.clone())
+    }
 }
 
 /// `[server]`: where `taskotron serve` listens and keeps its data.
@@ -378,6 +487,8 @@ impl Config {
             ("runner.python", Some(&runner.python)),
             ("server.data-dir", Some(&self.server.data_dir)),
             ("resultsdb.token-file", resultsdb.token_file.as_ref()),
+            ("api.tokens-file", self.api.tokens_file.as_ref()),
+            ("api.users-file", self.api.users_file.as_ref()),
         ] {
             if value.is_some_and(|path| path.as_os_str().is_empty()) {
                 return Err(invalid(key, "must not be empty".to_owned()));
@@ -389,6 +500,7 @@ impl Config {
                 "resultsdb.artifacts-base-url",
                 &resultsdb.artifacts_base_url,
             ),
+            ("api.public-url", &self.api.public_url),
         ] {
             if let Some(url) = value
                 && !is_http_url(url)
@@ -398,6 +510,30 @@ impl Config {
                     format!("must be an http:// or https:// URL, got {url:?}"),
                 ));
             }
+        }
+        if self.api.max_body_bytes == 0 {
+            return Err(invalid(
+                "api.max-body-bytes",
+                "must be greater than zero".to_owned(),
+            ));
+        }
+        for outcome in &self.api.additional_outcomes {
+            let ok = !outcome.is_empty()
+                && outcome.len() <= 32
+                && outcome
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+            if !ok {
+                return Err(invalid(
+                    "api.additional-outcomes",
+                    format!(
+                        "{outcome:?} is not an outcome: use upper-case letters, digits and _, at most 32"
+                    ),
+                ));
+            }
+        }
+        if self.amqp.exchange.is_empty() {
+            return Err(invalid("amqp.exchange", "must not be empty".to_owned()));
         }
         Ok(())
     }
@@ -829,7 +965,10 @@ mod tests {
             "[server]\nlisten = \"127.0.0.1:8080\"\ndata-dir = \"taskotron-data\"\n\n\
              [runner]\nsandbox = \"bwrap\"\nbwrap = \"bwrap\"\npython = \"python3\"\n\
              task-timeout = \"2h\"\naction-timeout = \"1h\"\nkeep-workdir = false\n\n\
-             [resultsdb]\n"
+             [resultsdb]\n\n\
+             [api]\nadditional-outcomes = [\"ABORTED\", \"CRASHED\", \"QUEUED\", \"RUNNING\", \"ERROR\"]\n\
+             max-body-bytes = 1048576\n\n[database]\n\n\
+             [amqp]\nexchange = \"amq.topic\"\ntopic-prefix = \"org.taskotron\"\n"
         );
         check(
             "[runner]\ntask-timeout = \"1h 30m 5s\"\n[resultsdb]\nurl = \"http://r/api\"\ntoken-file = \"t\"\n",

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use taskotron_config::{
-    Config, ConfigError, ResultsdbConfig, RunnerConfig, SandboxKind, ServerConfig,
+    AmqpConfig, ApiConfig, Config, ConfigError, DatabaseConfig, ResultsdbConfig, RunnerConfig,
+    SandboxKind, ServerConfig,
 };
 
 /// Each bad fixture with the fragments its error message must contain (besides
@@ -84,6 +85,21 @@ fn expected_good() -> Config {
             url: Some("https://resultsdb.example.org/api/v2.0".into()),
             token_file: Some("/etc/taskotron/resultsdb.token".into()),
             artifacts_base_url: Some("https://taskotron.example.org/artifacts".into()),
+        },
+        api: ApiConfig {
+            public_url: Some("https://taskotron.example.org".into()),
+            additional_outcomes: vec!["CRASHED".into()],
+            max_body_bytes: 65536,
+            tokens_file: Some("/etc/taskotron/api-tokens".into()),
+            users_file: Some("/etc/taskotron/api-users".into()),
+        },
+        database: DatabaseConfig {
+            url: Some("postgres://taskotron@db.example.org/taskotron".into()),
+        },
+        amqp: AmqpConfig {
+            url: Some("amqps://rabbitmq.example.org/%2f".into()),
+            exchange: "amq.direct".into(),
+            topic_prefix: "org.fedoraproject.prod".into(),
         },
     }
 }

@@ -130,7 +130,10 @@ impl Store {
                 Store::open_postgres(url, None).await
             }
             Some(url) => {
-                let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+                let path = url
+                    .strip_prefix("sqlite://")
+                    .or_else(|| url.strip_prefix("sqlite:"))
+                    .unwrap_or(url);
                 Store::open_sqlite_file(Path::new(path), SqliteDurability::default()).await
             }
             None => Store::open_sqlite(data_dir).await,
@@ -139,18 +142,28 @@ impl Store {
 
     /// Open (creating if needed) the SQLite store in `data_dir` and apply migrations.
     pub async fn open_sqlite(data_dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|source| StoreError::DataDir { path: data_dir.to_owned(), source })?;
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.to_owned(),
+            source,
+        })?;
         Store::open_sqlite_file(&data_dir.join(SQLITE_FILE), SqliteDurability::default()).await
     }
 
     /// Open (creating if needed) an SQLite database file and apply migrations.
-    pub async fn open_sqlite_file(path: &Path, durability: SqliteDurability) -> Result<Store, StoreError> {
+    pub async fn open_sqlite_file(
+        path: &Path,
+        durability: SqliteDurability,
+    ) -> Result<Store, StoreError> {
         let what = path.display().to_string();
-        let open_err = |source| StoreError::Open { what: what.clone(), source };
+        let open_err = |source| StoreError::Open {
+            what: what.clone(),
+            source,
+        };
         if let Some(parent) = path.parent().filter(|it| !it.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|source| StoreError::DataDir { path: parent.to_owned(), source })?;
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::DataDir {
+                path: parent.to_owned(),
+                source,
+            })?;
         }
         let options = SqliteConnectOptions::from_str("sqlite:")
             .map_err(open_err)?
@@ -175,13 +188,19 @@ impl Store {
         sqlx::migrate!("./migrations/sqlite")
             .run(&write)
             .await
-            .map_err(|source| StoreError::Migrate { what: what.clone(), source })?;
+            .map_err(|source| StoreError::Migrate {
+                what: what.clone(),
+                source,
+            })?;
         let read = SqlitePoolOptions::new()
             .max_connections(16)
             .connect_with(options.read_only(true))
             .await
             .map_err(open_err)?;
-        let store = Store { backend: Backend::Sqlite { read, write }, what };
+        let store = Store {
+            backend: Backend::Sqlite { read, write },
+            what,
+        };
         store.record_creator().await?;
         tracing::info!(db.path = %store.what, "opened the SQLite store");
         Ok(store)
@@ -192,12 +211,22 @@ impl Store {
     /// to give each test its own.
     pub async fn open_postgres(url: &str, schema: Option<&str>) -> Result<Store, StoreError> {
         let what = redact_url(url);
-        let open_err = |source| StoreError::Open { what: what.clone(), source };
+        let open_err = |source| StoreError::Open {
+            what: what.clone(),
+            source,
+        };
         let mut options = PgConnectOptions::from_str(url).map_err(open_err)?;
         if let Some(schema) = schema {
-            let admin = PgPoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(open_err)?;
+            let admin = PgPoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await
+                .map_err(open_err)?;
             // The schema name is quoted and cannot close its quotes.
-            let create = format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", schema.replace('"', ""));
+            let create = format!(
+                "CREATE SCHEMA IF NOT EXISTS \"{}\"",
+                schema.replace('"', "")
+            );
             sqlx::query(sqlx::AssertSqlSafe(create))
                 .execute(&admin)
                 .await
@@ -214,8 +243,14 @@ impl Store {
         sqlx::migrate!("./migrations/postgres")
             .run(&pool)
             .await
-            .map_err(|source| StoreError::Migrate { what: what.clone(), source })?;
-        let store = Store { backend: Backend::Postgres(pool), what };
+            .map_err(|source| StoreError::Migrate {
+                what: what.clone(),
+                source,
+            })?;
+        let store = Store {
+            backend: Backend::Postgres(pool),
+            what,
+        };
         store.record_creator().await?;
         tracing::info!(db.url = %store.what, "opened the PostgreSQL store");
         Ok(store)
@@ -223,7 +258,10 @@ impl Store {
 
     async fn record_creator(&self) -> Result<(), StoreError> {
         with_pool!(self, write, |pool, dialect| {
-            let mut sql = sql::Sql::new(dialect, "INSERT INTO taskotron_meta (key, value) VALUES ('created_by', ");
+            let mut sql = sql::Sql::new(
+                dialect,
+                "INSERT INTO taskotron_meta (key, value) VALUES ('created_by', ",
+            );
             sql.text(concat!("taskotron ", env!("CARGO_PKG_VERSION")));
             sql.push(") ON CONFLICT (key) DO NOTHING");
             sql::query!(sql).execute(pool).await?;
@@ -256,7 +294,10 @@ impl Store {
     #[doc(hidden)]
     pub async fn drop_schema_for_tests(&self, schema: &str) -> Result<(), StoreError> {
         if let Backend::Postgres(pool) = &self.backend {
-            let drop = format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", schema.replace('"', ""));
+            let drop = format!(
+                "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+                schema.replace('"', "")
+            );
             sqlx::query(sqlx::AssertSqlSafe(drop)).execute(pool).await?;
         }
         self.close().await;
@@ -266,7 +307,9 @@ impl Store {
     /// Check that the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         with_pool!(self, read, |pool, _dialect| {
-            sqlx::query("SELECT 1 FROM rdb_result LIMIT 0").execute(pool).await?;
+            sqlx::query("SELECT 1 FROM rdb_result LIMIT 0")
+                .execute(pool)
+                .await?;
         });
         Ok(())
     }
@@ -307,7 +350,10 @@ mod tests {
 
     #[test]
     fn passwords_never_show() {
-        assert_eq!(redact_url("postgres://u:secret@db:5432/x"), "postgres://u:***@db:5432/x");
+        assert_eq!(
+            redact_url("postgres://u:secret@db:5432/x"),
+            "postgres://u:***@db:5432/x"
+        );
         assert_eq!(redact_url("postgres://u@db/x"), "postgres://u@db/x");
         assert_eq!(redact_url("postgres://db/x"), "postgres://db/x");
         assert_eq!(redact_url("not a url"), "not a url");
@@ -331,6 +377,10 @@ mod tests {
         let file = tmp.path().join("file");
         std::fs::write(&file, b"x").unwrap();
         let err = Store::open_sqlite(&file.join("sub")).await.unwrap_err();
-        assert!(err.to_string().starts_with("cannot create the data directory"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("cannot create the data directory"),
+            "{err}"
+        );
     }
 }

@@ -28,12 +28,18 @@ pub(crate) fn insert_sql(dialect: Dialect, message: &str) -> Sql {
 impl Store {
     /// The oldest messages not yet published, oldest first.
     pub async fn outbox_pending(&self, limit: i64) -> Result<Vec<PendingMessage>, StoreError> {
-        let mut sql = Sql::new(self.dialect(), "SELECT id, message FROM outbox ORDER BY id LIMIT ");
+        let mut sql = Sql::new(
+            self.dialect(),
+            "SELECT id, message FROM outbox ORDER BY id LIMIT ",
+        );
         sql.int(limit);
         with_pool!(self, write, |pool, _dialect| {
             let mut out = Vec::new();
             for row in query!(sql).fetch_all(pool).await? {
-                out.push(PendingMessage { id: row.try_get(0)?, message: row.try_get(1)? });
+                out.push(PendingMessage {
+                    id: row.try_get(0)?,
+                    message: row.try_get(1)?,
+                });
             }
             Ok(out)
         })
@@ -55,7 +61,10 @@ impl Store {
     /// How many messages wait to be published.
     pub async fn outbox_len(&self) -> Result<i64, StoreError> {
         with_pool!(self, read, |pool, _dialect| {
-            Ok(sqlx::query("SELECT COUNT(*) FROM outbox").fetch_one(pool).await?.try_get(0)?)
+            Ok(sqlx::query("SELECT COUNT(*) FROM outbox")
+                .fetch_one(pool)
+                .await?
+                .try_get(0)?)
         })
     }
 }

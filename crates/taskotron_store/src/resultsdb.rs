@@ -191,8 +191,12 @@ impl Store {
     /// Like [`Store::create_result`], but fails just before the commit, after
     /// every insert: tests use it to show nothing is half-written.
     #[doc(hidden)]
-    pub async fn create_result_failing_for_tests(&self, new: &NewResult) -> Result<StoredResult, StoreError> {
-        self.insert_result(new, |_| Some("{}".to_owned()), true).await
+    pub async fn create_result_failing_for_tests(
+        &self,
+        new: &NewResult,
+    ) -> Result<StoredResult, StoreError> {
+        self.insert_result(new, |_| Some("{}".to_owned()), true)
+            .await
     }
 
     async fn insert_result(
@@ -207,8 +211,11 @@ impl Store {
                 Dialect::Postgres => pool.begin().await?,
             };
             let testcase_id = {
-                let mut sql = Sql::new(dialect, "INSERT INTO rdb_testcase (name, ref_url) VALUES (");
-                sql.text(&new.testcase).push(", ").opt_text(new.testcase_ref_url.clone().flatten().as_deref());
+                let mut sql =
+                    Sql::new(dialect, "INSERT INTO rdb_testcase (name, ref_url) VALUES (");
+                sql.text(&new.testcase)
+                    .push(", ")
+                    .opt_text(new.testcase_ref_url.clone().flatten().as_deref());
                 sql.push(") ON CONFLICT (name) DO ");
                 match &new.testcase_ref_url {
                     Some(_) => sql.push("UPDATE SET ref_url = excluded.ref_url"),
@@ -217,29 +224,57 @@ impl Store {
                 };
                 sql.push(" RETURNING id, ref_url");
                 let row = query!(sql).fetch_one(&mut *tx).await?;
-                (row.try_get::<i64, _>(0)?, row.try_get::<Option<String>, _>(1)?)
+                (
+                    row.try_get::<i64, _>(0)?,
+                    row.try_get::<Option<String>, _>(1)?,
+                )
             };
             let mut sql = Sql::new(
                 dialect,
                 "INSERT INTO rdb_result (testcase_id, submit_time, outcome, note, ref_url) VALUES (",
             );
-            sql.int(testcase_id.0).push(", ").int(new.submit_time).push(", ").text(&new.outcome).push(", ");
-            sql.opt_text(new.note.as_deref()).push(", ").opt_text(new.ref_url.as_deref()).push(") RETURNING id");
+            sql.int(testcase_id.0)
+                .push(", ")
+                .int(new.submit_time)
+                .push(", ")
+                .text(&new.outcome)
+                .push(", ");
+            sql.opt_text(new.note.as_deref())
+                .push(", ")
+                .opt_text(new.ref_url.as_deref())
+                .push(") RETURNING id");
             let id: i64 = query!(sql).fetch_one(&mut *tx).await?.try_get(0)?;
 
             for chunk in new.data.chunks(CHUNK / 3) {
-                let mut sql = Sql::new(dialect, "INSERT INTO rdb_result_data (result_id, key, value) VALUES ");
+                let mut sql = Sql::new(
+                    dialect,
+                    "INSERT INTO rdb_result_data (result_id, key, value) VALUES ",
+                );
                 for (idx, (key, value)) in chunk.iter().enumerate() {
                     sql.push(if idx == 0 { "(" } else { ", (" });
-                    sql.int(id).push(", ").text(key).push(", ").text(value).push(")");
+                    sql.int(id)
+                        .push(", ")
+                        .text(key)
+                        .push(", ")
+                        .text(value)
+                        .push(")");
                 }
                 query!(sql).execute(&mut *tx).await?;
             }
             let mut groups = Vec::new();
             for group in &new.groups {
-                let group_id: i64 = query!(group_upsert_sql(dialect, group)).fetch_one(&mut *tx).await?.try_get(0)?;
-                let mut sql = Sql::new(dialect, "INSERT INTO rdb_group_result (group_id, result_id) VALUES (");
-                sql.int(group_id).push(", ").int(id).push(") ON CONFLICT DO NOTHING");
+                let group_id: i64 = query!(group_upsert_sql(dialect, group))
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get(0)?;
+                let mut sql = Sql::new(
+                    dialect,
+                    "INSERT INTO rdb_group_result (group_id, result_id) VALUES (",
+                );
+                sql.int(group_id)
+                    .push(", ")
+                    .int(id)
+                    .push(") ON CONFLICT DO NOTHING");
                 query!(sql).execute(&mut *tx).await?;
                 if !groups.contains(&group.uuid) {
                     groups.push(group.uuid.clone());
@@ -251,7 +286,10 @@ impl Store {
             }
             let stored = StoredResult {
                 id,
-                testcase: Testcase { name: new.testcase.clone(), ref_url: testcase_id.1 },
+                testcase: Testcase {
+                    name: new.testcase.clone(),
+                    ref_url: testcase_id.1,
+                },
                 submit_time: new.submit_time,
                 outcome: new.outcome.clone(),
                 note: new.note.clone(),
@@ -260,7 +298,9 @@ impl Store {
                 data,
             };
             if let Some(body) = message(&stored) {
-                query!(crate::outbox::insert_sql(dialect, &body)).execute(&mut *tx).await?;
+                query!(crate::outbox::insert_sql(dialect, &body))
+                    .execute(&mut *tx)
+                    .await?;
             }
             if fail_before_commit {
                 // Dropping the transaction rolls it back.
@@ -290,11 +330,17 @@ impl Store {
             Order::NewestFirst => " ORDER BY r.submit_time DESC, r.id DESC",
             Order::OldestFirst => " ORDER BY r.submit_time ASC, r.id ASC",
         });
-        sql.push(" LIMIT ").int(page.limit.max(0).saturating_add(1)).push(" OFFSET ").int(page.offset());
+        sql.push(" LIMIT ")
+            .int(page.limit.max(0).saturating_add(1))
+            .push(" OFFSET ")
+            .int(page.offset());
         let mut ids = self.ids(&sql).await?;
         let has_next = ids.len() as i64 > page.limit.max(0);
         ids.truncate(usize::try_from(page.limit.max(0)).unwrap_or(usize::MAX));
-        Ok(Paged { items: self.load_results(&ids).await?, has_next })
+        Ok(Paged {
+            items: self.load_results(&ids).await?,
+            has_next,
+        })
     }
 
     /// The latest result of each testcase (and, with `distinct_on`, of each
@@ -307,7 +353,10 @@ impl Store {
         distinct_on: &[String],
     ) -> Result<Vec<StoredResult>, StoreError> {
         let dialect = self.dialect();
-        let filter = ResultFilter { outcomes: Vec::new(), ..filter.clone() };
+        let filter = ResultFilter {
+            outcomes: Vec::new(),
+            ..filter.clone()
+        };
         let mut sql = Sql::new(
             dialect,
             "WITH f AS (SELECT r.id, r.testcase_id, r.submit_time FROM rdb_result r WHERE 1 = 1",
@@ -327,7 +376,9 @@ impl Store {
             }
             sql.push(" ORDER BY f.submit_time DESC, f.id DESC) AS rn FROM f");
             for (idx, key) in distinct_on.iter().enumerate() {
-                sql.push(&format!(" LEFT JOIN rdb_result_data d{idx} ON d{idx}.result_id = f.id AND d{idx}.key = "));
+                sql.push(&format!(
+                    " LEFT JOIN rdb_result_data d{idx} ON d{idx}.result_id = f.id AND d{idx}.key = "
+                ));
                 sql.text(key);
             }
             sql.push(") z WHERE rn = 1 ORDER BY submit_time DESC, id DESC");
@@ -339,7 +390,10 @@ impl Store {
     async fn ids(&self, sql: &Sql) -> Result<Vec<i64>, StoreError> {
         with_pool!(self, read, |pool, _dialect| {
             let rows = query!(sql).fetch_all(pool).await?;
-            rows.iter().map(|row| row.try_get::<i64, _>(0)).collect::<Result<Vec<_>, _>>().map_err(StoreError::from)
+            rows.iter()
+                .map(|row| row.try_get::<i64, _>(0))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(StoreError::from)
         })
     }
 
@@ -380,7 +434,10 @@ impl Store {
                             outcome: row.try_get(2)?,
                             note: row.try_get(3)?,
                             ref_url: row.try_get(4)?,
-                            testcase: Testcase { name: row.try_get(5)?, ref_url: row.try_get(6)? },
+                            testcase: Testcase {
+                                name: row.try_get(5)?,
+                                ref_url: row.try_get(6)?,
+                            },
                             groups: Vec::new(),
                             data: BTreeMap::new(),
                         },
@@ -389,7 +446,11 @@ impl Store {
                 for row in query!(data_sql).fetch_all(pool).await? {
                     let id: i64 = row.try_get(0)?;
                     if let Some(result) = found.get_mut(&id) {
-                        result.data.entry(row.try_get(1)?).or_default().push(row.try_get(2)?);
+                        result
+                            .data
+                            .entry(row.try_get(1)?)
+                            .or_default()
+                            .push(row.try_get(2)?);
                     }
                 }
                 for row in query!(group_sql).fetch_all(pool).await? {
@@ -410,10 +471,14 @@ impl Store {
                 Dialect::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
                 Dialect::Postgres => pool.begin().await?,
             };
-            query!(group_upsert_sql(dialect, group)).execute(&mut *tx).await?;
+            query!(group_upsert_sql(dialect, group))
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
         });
-        self.get_group(&group.uuid).await?.ok_or(StoreError::NotFound("group"))
+        self.get_group(&group.uuid)
+            .await?
+            .ok_or(StoreError::NotFound("group"))
     }
 
     /// One group by uuid, with its result count.
@@ -442,7 +507,8 @@ impl Store {
         } else if !description_like.is_empty() {
             push_like_any(&mut sql, "g.description", description_like);
         }
-        sql.push(" ORDER BY g.id DESC LIMIT ").int(page.limit.max(0).saturating_add(1));
+        sql.push(" ORDER BY g.id DESC LIMIT ")
+            .int(page.limit.max(0).saturating_add(1));
         sql.push(" OFFSET ").int(page.offset());
         let mut items = self.groups(&sql).await?;
         let has_next = items.len() as i64 > page.limit.max(0);
@@ -466,10 +532,16 @@ impl Store {
     }
 
     /// Create a testcase, or update its ref_url when `ref_url` is `Some`.
-    pub async fn upsert_testcase(&self, name: &str, ref_url: &Update) -> Result<Testcase, StoreError> {
+    pub async fn upsert_testcase(
+        &self,
+        name: &str,
+        ref_url: &Update,
+    ) -> Result<Testcase, StoreError> {
         with_pool!(self, write, |pool, dialect| {
             let mut sql = Sql::new(dialect, "INSERT INTO rdb_testcase (name, ref_url) VALUES (");
-            sql.text(name).push(", ").opt_text(ref_url.clone().flatten().as_deref());
+            sql.text(name)
+                .push(", ")
+                .opt_text(ref_url.clone().flatten().as_deref());
             sql.push(") ON CONFLICT (name) DO ");
             match ref_url {
                 Some(_) => sql.push("UPDATE SET ref_url = excluded.ref_url"),
@@ -477,12 +549,17 @@ impl Store {
             };
             query!(sql).execute(pool).await?;
         });
-        self.get_testcase(name).await?.ok_or(StoreError::NotFound("testcase"))
+        self.get_testcase(name)
+            .await?
+            .ok_or(StoreError::NotFound("testcase"))
     }
 
     /// One testcase by name.
     pub async fn get_testcase(&self, name: &str) -> Result<Option<Testcase>, StoreError> {
-        let mut sql = Sql::new(self.dialect(), "SELECT name, ref_url FROM rdb_testcase WHERE name = ");
+        let mut sql = Sql::new(
+            self.dialect(),
+            "SELECT name, ref_url FROM rdb_testcase WHERE name = ",
+        );
         sql.text(name);
         Ok(self.testcases(&sql).await?.into_iter().next())
     }
@@ -495,13 +572,17 @@ impl Store {
         name_like: &[String],
         page: Page,
     ) -> Result<Paged<Testcase>, StoreError> {
-        let mut sql = Sql::new(self.dialect(), "SELECT name, ref_url FROM rdb_testcase WHERE 1 = 1");
+        let mut sql = Sql::new(
+            self.dialect(),
+            "SELECT name, ref_url FROM rdb_testcase WHERE 1 = 1",
+        );
         if !names.is_empty() {
             sql.push(" AND name IN ").text_list(names);
         } else if !name_like.is_empty() {
             push_like_any(&mut sql, "name", name_like);
         }
-        sql.push(" ORDER BY name ASC LIMIT ").int(page.limit.max(0).saturating_add(1));
+        sql.push(" ORDER BY name ASC LIMIT ")
+            .int(page.limit.max(0).saturating_add(1));
         sql.push(" OFFSET ").int(page.offset());
         let mut items = self.testcases(&sql).await?;
         let has_next = items.len() as i64 > page.limit.max(0);
@@ -513,7 +594,10 @@ impl Store {
         with_pool!(self, read, |pool, _dialect| {
             let mut out = Vec::new();
             for row in query!(sql).fetch_all(pool).await? {
-                out.push(Testcase { name: row.try_get(0)?, ref_url: row.try_get(1)? });
+                out.push(Testcase {
+                    name: row.try_get(0)?,
+                    ref_url: row.try_get(1)?,
+                });
             }
             Ok(out)
         })
@@ -525,9 +609,13 @@ const GROUP_SELECT: &str = "SELECT g.uuid, g.description, g.ref_url, \
 
 /// The upsert of a group, returning its id.
 fn group_upsert_sql(dialect: Dialect, group: &GroupUpdate) -> Sql {
-    let mut sql = Sql::new(dialect, "INSERT INTO rdb_group (uuid, description, ref_url) VALUES (");
+    let mut sql = Sql::new(
+        dialect,
+        "INSERT INTO rdb_group (uuid, description, ref_url) VALUES (",
+    );
     sql.text(&group.uuid).push(", ");
-    sql.opt_text(group.description.clone().flatten().as_deref()).push(", ");
+    sql.opt_text(group.description.clone().flatten().as_deref())
+        .push(", ");
     sql.opt_text(group.ref_url.clone().flatten().as_deref());
     sql.push(") ON CONFLICT (uuid) DO UPDATE SET ");
     let mut sets = Vec::new();

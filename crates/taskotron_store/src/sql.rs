@@ -25,7 +25,11 @@ pub(crate) struct Sql {
 
 impl Sql {
     pub(crate) fn new(dialect: Dialect, text: &str) -> Sql {
-        Sql { dialect, text: text.to_owned(), args: Vec::new() }
+        Sql {
+            dialect,
+            text: text.to_owned(),
+            args: Vec::new(),
+        }
     }
 
     /// Append SQL text.
@@ -113,9 +117,14 @@ mod tests {
             (Dialect::Postgres, "SELECT x WHERE a = $1 AND b IN ($2, $3)"),
         ] {
             let mut sql = Sql::new(dialect, "SELECT x WHERE a = ");
-            sql.int(1).push(" AND b IN ").text_list(&["p".into(), "q".into()]);
+            sql.int(1)
+                .push(" AND b IN ")
+                .text_list(&["p".into(), "q".into()]);
             assert_eq!(sql.text, expect);
-            assert_eq!(sql.args, [Arg::Int(1), Arg::Text("p".into()), Arg::Text("q".into())]);
+            assert_eq!(
+                sql.args,
+                [Arg::Int(1), Arg::Text("p".into()), Arg::Text("q".into())]
+            );
         }
     }
 }

@@ -1,13 +1,18 @@
 //! Taskotron's HTTP server.
 //!
-//! [`router`] builds the axum application over an [`AppState`]: for now the
-//! home page, `/healthz`, `/version` and `/metrics` (Prometheus text format).
-//! The ResultsDB, Greenwave/WaiverDB and worker APIs are added here by later
-//! issues.
+//! [`router`] builds the axum application over an [`AppState`]: the home
+//! page, `/healthz`, `/version`, `/metrics` (Prometheus text format) and the
+//! ResultsDB v2.0 API under `/api/v2.0` ([`resultsdb`]). The Greenwave/WaiverDB
+//! and worker APIs are added here by later issues.
 //!
 //! Architecture invariant: the server never executes tasks (this crate does not
 //! depend on `taskotron_runner`) and holds no SQL (it goes through
 //! `taskotron_store`).
+
+pub mod auth;
+pub mod error;
+pub mod outbox;
+pub mod resultsdb;
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -88,14 +93,22 @@ pub struct AppState {
     pub store: Store,
     /// The metrics.
     pub metrics: Arc<Metrics>,
+    /// How the ResultsDB API behaves.
+    pub resultsdb: Arc<resultsdb::ResultsdbSettings>,
 }
 
 impl AppState {
-    /// State over an open store, with fresh metrics.
+    /// State over an open store, with fresh metrics and default API settings.
     pub fn new(store: Store) -> AppState {
+        AppState::with_settings(store, resultsdb::ResultsdbSettings::new(&[]))
+    }
+
+    /// State over an open store with these ResultsDB API settings.
+    pub fn with_settings(store: Store, settings: resultsdb::ResultsdbSettings) -> AppState {
         AppState {
             store,
             metrics: Arc::new(Metrics::new()),
+            resultsdb: Arc::new(settings),
         }
     }
 }
@@ -107,6 +120,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/version", get(version))
         .route("/metrics", get(metrics))
+        .merge(resultsdb::routes())
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

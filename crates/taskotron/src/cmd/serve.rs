@@ -4,9 +4,15 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use std::time::Duration;
 use taskotron_config::Config;
 use taskotron_store::Store;
+
+use taskotron_web::auth::WriteAuth;
+use taskotron_web::outbox::StoreOutbox;
+use taskotron_web::resultsdb::ResultsdbSettings;
 use taskotron_web::{AppState, router};
+use tokio_util::sync::CancellationToken;
 
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
@@ -40,11 +46,29 @@ pub(crate) fn main(config_path: Option<&Path>, args: Args) -> i32 {
 async fn serve(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
     let (config, origin) = Config::resolve(config_path)?;
     let listen = args.listen.unwrap_or(config.server.listen);
-    let data_dir = args.data_dir.unwrap_or(config.server.data_dir);
+    let data_dir = args.data_dir.unwrap_or(config.server.data_dir.clone());
     if let Some(origin) = &origin {
         tracing::info!(config.path = %origin.display(), "configuration loaded");
     }
-    let store = Store::open_sqlite(&data_dir).await?;
+    let store = Store::open(config.database.effective_url().as_deref(), &data_dir).await?;
+    let mut settings = ResultsdbSettings::new(&config.api.additional_outcomes);
+    settings.public_url = config
+        .api
+        .public_url
+        .as_ref()
+        .map(|it| it.trim_end_matches('/').to_owned());
+    settings.max_body_bytes = config.api.max_body_bytes;
+    settings.auth = WriteAuth::load(
+        config.api.tokens_file.as_deref(),
+        config.api.users_file.as_deref(),
+    )
+    .context("cannot load the API credentials")?;
+    let amqp_url = config.amqp.effective_url();
+    if amqp_url.is_some() {
+        settings.publish_prefix = Some(config.amqp.topic_prefix.clone());
+    }
+    let wake = settings.outbox_wake.clone();
+    let write_auth = settings.auth.is_enabled();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -53,16 +77,43 @@ async fn serve(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
         .context("cannot read the listening address")?;
     tracing::info!(
         listen = %local,
-        data_dir = %data_dir.display(),
+        database = store.describe(),
+        backend = store.backend_name(),
+        write_auth,
         version = taskotron_web::VERSION,
         "taskotron serving on http://{local}/ with data in {}",
-        data_dir.display()
+        store.describe()
     );
-    let app = router(AppState::new(store.clone()));
+    let shutdown = CancellationToken::new();
+    let relay = amqp_url.map(|url| {
+        let exchange = config.amqp.exchange.clone();
+        let outbox = StoreOutbox(store.clone());
+        let shutdown = shutdown.clone();
+        tracing::info!(amqp.url = %taskotron_bus::redact_password(&url), amqp.exchange = %exchange, "publishing to AMQP");
+        tokio::spawn(async move {
+            taskotron_bus::relay(
+                &outbox,
+                || taskotron_bus::Publisher::connect(&url, &exchange),
+                &wake,
+                shutdown,
+                Duration::from_secs(5),
+            )
+            .await;
+        })
+    });
+    let app = router(AppState::with_settings(store.clone(), settings));
+    let stop = shutdown.clone();
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            stop.cancel();
+        })
         .await
         .context("the server stopped with an error")?;
+    shutdown.cancel();
+    if let Some(relay) = relay {
+        let _ = relay.await;
+    }
     store.close().await;
     tracing::info!("taskotron stopped");
     Ok(())

@@ -133,7 +133,12 @@ impl Cx<'_> {
             .map_err(|err| failed(format!("`{param}` {}: {err}", path.display())))?;
         let real = std::fs::canonicalize(&path)
             .map_err(|err| failed(format!("`{param}` {}: {err}", path.display())))?;
-        self.check_inside(param, &path, &real, std::slice::from_ref(&self.job.artifacts_dir))?;
+        self.check_inside(
+            param,
+            &path,
+            &real,
+            std::slice::from_ref(&self.job.artifacts_dir),
+        )?;
         Ok(real)
     }
 
