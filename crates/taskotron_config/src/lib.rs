@@ -109,6 +109,10 @@ pub struct DatabaseConfig {
     /// password belongs in `TASKOTRON_DATABASE_URL` instead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// `schema`: with PostgreSQL, keep Taskotron's tables in this schema
+    /// (created when missing) instead of the connection's default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
 }
 
 impl DatabaseConfig {
@@ -528,6 +532,24 @@ impl Config {
                     "api.additional-outcomes",
                     format!(
                         "{outcome:?} is not an outcome: use upper-case letters, digits and _, at most 32"
+                    ),
+                ));
+            }
+        }
+        if let Some(schema) = &self.database.schema {
+            let ok = schema
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+                && schema
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                && schema.len() <= 63;
+            if !ok {
+                return Err(invalid(
+                    "database.schema",
+                    format!(
+                        "{schema:?} is not a schema name: use lower-case letters, digits and _"
                     ),
                 ));
             }

@@ -95,6 +95,7 @@ fn expected_good() -> Config {
         },
         database: DatabaseConfig {
             url: Some("postgres://taskotron@db.example.org/taskotron".into()),
+            schema: Some("taskotron".into()),
         },
         amqp: AmqpConfig {
             url: Some("amqps://rabbitmq.example.org/%2f".into()),

@@ -124,10 +124,14 @@ pub(crate) use with_pool;
 impl Store {
     /// Open the store named by `database_url`, or the SQLite store in
     /// `data_dir` when there is none, and apply migrations.
-    pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Store, StoreError> {
+    pub async fn open(
+        database_url: Option<&str>,
+        schema: Option<&str>,
+        data_dir: &Path,
+    ) -> Result<Store, StoreError> {
         match database_url {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                Store::open_postgres(url, None).await
+                Store::open_postgres(url, schema).await
             }
             Some(url) => {
                 let path = url

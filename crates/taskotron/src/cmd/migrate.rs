@@ -36,7 +36,12 @@ async fn migrate(config_path: Option<&Path>, args: Args) -> anyhow::Result<Strin
     let (config, _) = Config::resolve(config_path)?;
     let data_dir = args.data_dir.unwrap_or(config.server.data_dir.clone());
     // Opening the store applies every pending migration.
-    let store = Store::open(config.database.effective_url().as_deref(), &data_dir).await?;
+    let store = Store::open(
+        config.database.effective_url().as_deref(),
+        config.database.schema.as_deref(),
+        &data_dir,
+    )
+    .await?;
     let what = store.describe().to_owned();
     store.close().await;
     Ok(what)

@@ -50,7 +50,12 @@ async fn serve(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
     if let Some(origin) = &origin {
         tracing::info!(config.path = %origin.display(), "configuration loaded");
     }
-    let store = Store::open(config.database.effective_url().as_deref(), &data_dir).await?;
+    let store = Store::open(
+        config.database.effective_url().as_deref(),
+        config.database.schema.as_deref(),
+        &data_dir,
+    )
+    .await?;
     let mut settings = ResultsdbSettings::new(&config.api.additional_outcomes);
     settings.public_url = config
         .api
