@@ -50,6 +50,8 @@ pub struct Metrics {
     registry: Mutex<Registry>,
     requests: Family<RequestLabels, Counter>,
     durations: Family<RequestLabels, Histogram>,
+    /// Results stored through the ResultsDB API.
+    pub(crate) results_created: Counter,
 }
 
 impl Metrics {
@@ -68,10 +70,17 @@ impl Metrics {
             durations.clone(),
         );
         registry.register("up", "1 while the server runs", up);
+        let results_created = Counter::default();
+        registry.register(
+            "results_created",
+            "Results stored through the ResultsDB API",
+            results_created.clone(),
+        );
         Metrics {
             registry: Mutex::new(registry),
             requests,
             durations,
+            results_created,
         }
     }
 
@@ -154,11 +163,12 @@ async fn home() -> Html<String> {
 <html lang="en"><head><meta charset="utf-8"><title>Taskotron</title></head>
 <body>
 <h1>Taskotron</h1>
-<p>Version {VERSION}. Nothing has run here yet.</p>
+<p>Version {VERSION}. Results are served under /api/v2.0.</p>
 <ul>
 <li><a href="/healthz">/healthz</a>: health</li>
 <li><a href="/version">/version</a>: version</li>
 <li><a href="/metrics">/metrics</a>: Prometheus metrics</li>
+<li><a href="/api/v2.0">/api/v2.0</a>: the ResultsDB API</li>
 </ul>
 </body></html>
 "#

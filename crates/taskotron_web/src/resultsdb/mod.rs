@@ -196,6 +196,7 @@ async fn create_result(
     if state.resultsdb.publish_prefix.is_some() {
         state.resultsdb.outbox_wake.notify_one();
     }
+    state.metrics.results_created.inc();
     tracing::info!(result.id = stored.id, testcase.name = %stored.testcase.name, outcome = %stored.outcome, "result stored");
     Ok((StatusCode::CREATED, Json(render::result(&urls, &stored))).into_response())
 }
