@@ -278,27 +278,16 @@ async fn list_groups(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let pairs = params::pairs(query.as_deref());
-    let split = |key: &str| -> Vec<String> {
-        pairs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|it| !it.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let like: Vec<String> = split("description:like")
-        .into_iter()
-        .map(|it| it.replace('*', "%"))
-        .collect();
+    let like = params::like(params::list(&pairs, "description:like"));
     let page = params::page(&pairs)?;
     let found = state
         .store
-        .list_groups(&split("uuid"), &split("description"), &like, page)
+        .list_groups(
+            &params::list(&pairs, "uuid"),
+            &params::list(&pairs, "description"),
+            &like,
+            page,
+        )
         .await?;
     let urls = urls(&state, &headers);
     let data = found
@@ -373,27 +362,11 @@ async fn list_testcases(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let pairs = params::pairs(query.as_deref());
-    let split = |key: &str| -> Vec<String> {
-        pairs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|it| !it.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let like: Vec<String> = split("name:like")
-        .into_iter()
-        .map(|it| it.replace('*', "%"))
-        .collect();
+    let like = params::like(params::list(&pairs, "name:like"));
     let page = params::page(&pairs)?;
     let found = state
         .store
-        .list_testcases(&split("name"), &like, page)
+        .list_testcases(&params::list(&pairs, "name"), &like, page)
         .await?;
     let urls = urls(&state, &headers);
     let data = found

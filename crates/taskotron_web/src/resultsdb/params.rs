@@ -45,7 +45,7 @@ fn first<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
 }
 
 /// A reserved comma list: items stripped, empty ones dropped.
-fn list(pairs: &[(String, String)], key: &str) -> Vec<String> {
+pub(crate) fn list(pairs: &[(String, String)], key: &str) -> Vec<String> {
     first(pairs, key)
         .map(|it| {
             it.split(',')
@@ -57,7 +57,8 @@ fn list(pairs: &[(String, String)], key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn like(patterns: Vec<String>) -> Vec<String> {
+/// `*` in LIKE patterns means `%`.
+pub(crate) fn like(patterns: Vec<String>) -> Vec<String> {
     patterns
         .into_iter()
         .map(|it| it.replace('*', "%"))
