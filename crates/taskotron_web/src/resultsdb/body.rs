@@ -6,7 +6,7 @@ use serde_json::{Map, Value as Json};
 use taskotron_store::resultsdb::{GroupUpdate, NewResult, Update};
 
 use super::params::{micros, split_offset};
-use super::render::py_str;
+use super::render::py_str_raw;
 use crate::error::ApiError;
 
 fn invalid(field: &str, message: &str, kind: &'static str) -> ApiError {
@@ -62,6 +62,7 @@ fn update(body: &Map<String, Json>, field: &str) -> Result<Update, ApiError> {
 /// `POST /results`.
 pub(crate) fn new_result(
     body: &Map<String, Json>,
+    raw_body: &[u8],
     outcomes: &[String],
     now: i64,
 ) -> Result<NewResult, ApiError> {
@@ -135,7 +136,7 @@ pub(crate) fn new_result(
     };
     let data = match body.get("data") {
         None | Some(Json::Null) => Vec::new(),
-        Some(Json::Object(map)) => data_rows(map)?,
+        Some(Json::Object(_)) => data_rows(raw_body)?,
         Some(_) => {
             return Err(invalid(
                 "data",
@@ -210,26 +211,51 @@ fn group_item(field: &str, item: &Json) -> Result<GroupUpdate, ApiError> {
 }
 
 /// Data rows: a list gives one row per element; anything not a string is
-/// stored as Python's `str()` writes it, as the reference server does.
-fn data_rows(map: &Map<String, Json>) -> Result<Vec<(String, String)>, ApiError> {
-    let colons: Vec<&String> = map.keys().filter(|key| key.contains(':')).collect();
+/// stored as Python's `str()` writes it, as the reference server does. The
+/// raw body is read again so that big integers and key order survive.
+fn data_rows(raw_body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct DataField<'a> {
+        #[serde(borrow, default)]
+        data: Option<&'a serde_json::value::RawValue>,
+    }
+    let malformed = |err: serde_json::Error| {
+        ApiError::BadRequest(format!("Bad request: malformed JSON ({err})"))
+    };
+    let field: DataField<'_> = serde_json::from_slice(raw_body).map_err(malformed)?;
+    let Some(raw) = field.data else {
+        return Ok(Vec::new());
+    };
+    let pairs = super::render::ordered_pairs(raw.get()).map_err(malformed)?;
+    let colons: Vec<String> = pairs
+        .iter()
+        .filter(|(key, _)| key.contains(':'))
+        .map(|(key, _)| format!("'{key}'"))
+        .collect();
     if !colons.is_empty() {
-        let listed: Vec<String> = colons.iter().map(|it| format!("'{it}'")).collect();
         return Err(ApiError::BadRequest(format!(
             "Colon not allowed in key name: [{}]",
-            listed.join(", ")
+            colons.join(", ")
         )));
     }
     let mut rows = Vec::new();
-    for (key, value) in map {
-        let key = text(&format!("data.{key}"), key)?;
-        match value {
-            Json::Array(items) => {
-                for item in items {
-                    rows.push((key.clone(), text(&format!("data.{key}"), &py_str(item))?));
-                }
+    for (key, value) in pairs {
+        let field = format!("data.{key}");
+        let key = text(&field, &key)?;
+        if value.get().trim_start().starts_with('[') {
+            let items: Vec<&serde_json::value::RawValue> =
+                serde_json::from_str(value.get()).map_err(malformed)?;
+            for item in items {
+                rows.push((
+                    key.clone(),
+                    text(&field, &py_str_raw(item).map_err(malformed)?)?,
+                ));
             }
-            other => rows.push((key.clone(), text(&format!("data.{key}"), &py_str(other))?)),
+        } else {
+            rows.push((
+                key.clone(),
+                text(&field, &py_str_raw(value).map_err(malformed)?)?,
+            ));
         }
     }
     Ok(rows)
@@ -318,7 +344,8 @@ mod tests {
     }
 
     fn parse(body: Json) -> Result<NewResult, ApiError> {
-        new_result(body.as_object().unwrap(), &outcomes(), 42)
+        let raw = serde_json::to_vec(&body).unwrap();
+        new_result(body.as_object().unwrap(), &raw, &outcomes(), 42)
     }
 
     #[test]

@@ -148,7 +148,7 @@ async fn read_body(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
-) -> Result<serde_json::Map<String, Json_>, ApiError> {
+) -> Result<(serde_json::Map<String, Json_>, axum::body::Bytes), ApiError> {
     state.resultsdb.auth.check(headers)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -165,7 +165,7 @@ async fn read_body(
     let bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| ApiError::TooLarge(limit))?;
-    body::object(&bytes)
+    Ok((body::object(&bytes)?, bytes))
 }
 
 async fn create_result(
@@ -173,9 +173,14 @@ async fn create_result(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let object = read_body(&state, &headers, body).await?;
+    let (object, raw) = read_body(&state, &headers, body).await?;
     let now = chrono::Utc::now();
-    let new = body::new_result(&object, &state.resultsdb.outcomes, now.timestamp_micros())?;
+    let new = body::new_result(
+        &object,
+        &raw,
+        &state.resultsdb.outcomes,
+        now.timestamp_micros(),
+    )?;
     let urls = urls(&state, &headers);
     let prefix = state.resultsdb.publish_prefix.clone();
     let stored = state
@@ -307,7 +312,7 @@ async fn create_group(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let object = read_body(&state, &headers, body).await?;
+    let (object, _) = read_body(&state, &headers, body).await?;
     let update = body::group_update(&object)?;
     let group = state.store.upsert_group(&update).await?;
     Ok((
@@ -386,7 +391,7 @@ async fn create_testcase(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let object = read_body(&state, &headers, body).await?;
+    let (object, _) = read_body(&state, &headers, body).await?;
     let (name, ref_url) = body::testcase_update(&object)?;
     let testcase = state.store.upsert_testcase(&name, &ref_url).await?;
     Ok((

@@ -128,9 +128,9 @@ pub(crate) fn result_params(
     // Every other key filters on data; the same raw key repeated is ORed.
     let mut data: Vec<(String, DataFilter)> = Vec::new();
     for (raw_key, value) in pairs {
-        let reserved =
-            RESERVED.contains(&raw_key.as_str()) && (latest || raw_key != "_distinct_on");
-        if reserved {
+        // `_distinct_on` is reserved on every results endpoint (and only
+        // used by latest), as in the reference server.
+        if RESERVED.contains(&raw_key.as_str()) {
             continue;
         }
         let values: Vec<String> = value.split(',').map(str::to_owned).collect();

@@ -86,11 +86,97 @@ fn encode_query(text: &str) -> String {
 
 /// A JSON value as Python's `str()` writes it, which is how the reference
 /// server stores non-string data values.
-pub(crate) fn py_str(value: &Json) -> String {
+#[cfg(test)]
+fn py_str(value: &Json) -> String {
     match value {
         Json::String(it) => it.clone(),
         other => py_repr(other),
     }
+}
+
+/// Python's `str()` of a JSON value read by Python's `json` module, from
+/// its raw text: integers keep every digit and objects keep their key order,
+/// as they do in the reference server.
+pub(crate) fn py_str_raw(raw: &serde_json::value::RawValue) -> Result<String, serde_json::Error> {
+    py_raw(raw.get(), true)
+}
+
+fn py_raw(text: &str, top: bool) -> Result<String, serde_json::Error> {
+    let text = text.trim();
+    Ok(match text.chars().next() {
+        Some('{') => {
+            let pairs = ordered_pairs(text)?;
+            let mut parts = Vec::with_capacity(pairs.len());
+            for (key, value) in pairs {
+                parts.push(format!(
+                    "{}: {}",
+                    py_str_repr(&key),
+                    py_raw(value.get(), false)?
+                ));
+            }
+            format!("{{{}}}", parts.join(", "))
+        }
+        Some('[') => {
+            let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(text)?;
+            let parts = items
+                .iter()
+                .map(|it| py_raw(it.get(), false))
+                .collect::<Result<Vec<_>, _>>()?;
+            format!("[{}]", parts.join(", "))
+        }
+        Some('"') => {
+            let value: String = serde_json::from_str(text)?;
+            if top { value } else { py_str_repr(&value) }
+        }
+        _ => {
+            let value: Json = serde_json::from_str(text)?;
+            let integer = text.bytes().all(|b| b.is_ascii_digit() || b == b'-');
+            match value {
+                Json::Number(_) if integer => {
+                    let digits = text.trim_start_matches('-');
+                    if digits.bytes().all(|b| b == b'0') {
+                        "0".to_owned()
+                    } else {
+                        text.to_owned()
+                    }
+                }
+                other => py_repr(&other),
+            }
+        }
+    })
+}
+
+/// An object's entries in the order they were written; a repeated key keeps
+/// its first place and its last value, as a Python dict does.
+pub(crate) fn ordered_pairs(
+    text: &str,
+) -> Result<Vec<(String, &serde_json::value::RawValue)>, serde_json::Error> {
+    struct Pairs;
+    impl<'de> serde::de::Visitor<'de> for Pairs {
+        type Value = Vec<(String, &'de serde_json::value::RawValue)>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out: Self::Value = Vec::new();
+            while let Some((key, value)) =
+                map.next_entry::<String, &'de serde_json::value::RawValue>()?
+            {
+                match out.iter_mut().find(|(k, _)| *k == key) {
+                    Some(slot) => slot.1 = value,
+                    None => out.push((key, value)),
+                }
+            }
+            Ok(out)
+        }
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    serde::Deserializer::deserialize_map(&mut deserializer, Pairs)
 }
 
 /// A JSON value as Python's `repr()` writes it.
@@ -201,6 +287,25 @@ mod tests {
         check(json!({"a": 1}), "{'a': 1}");
         check(json!(["x", 1, false, null]), "['x', 1, False, None]");
         check(json!({"it's": "say \"hi\""}), "{\"it's\": 'say \"hi\"'}");
+    }
+
+    #[test]
+    fn raw_values_keep_digits_and_key_order() {
+        fn check(raw: &str, expect: &str) {
+            let value: Box<serde_json::value::RawValue> = serde_json::from_str(raw).unwrap();
+            assert_eq!(py_str_raw(&value).unwrap(), expect, "{raw}");
+        }
+        check("1180591620717411303424", "1180591620717411303424");
+        check("-0", "0");
+        check("1.5", "1.5");
+        check("1e20", "1e+20");
+        check(
+            r#"{"b": 1, "a": [true, null, "x"]}"#,
+            "{'b': 1, 'a': [True, None, 'x']}",
+        );
+        check(r#"{"k": 1, "k": 2}"#, "{'k': 2}");
+        check(r#""plain""#, "plain");
+        check(r#"["it's"]"#, r#"["it's"]"#);
     }
 
     #[test]
