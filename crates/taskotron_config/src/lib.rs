@@ -130,7 +130,7 @@ impl DatabaseConfig {
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct AmqpConfig {
     /// `url`: the broker, e.g. `amqp://127.0.0.1:5672/%2f`. Without it nothing
-    /// is published (messages wait in the outbox). A URL with a password
+    /// is published, and nothing is written to the outbox. A URL with a password
     /// belongs in `TASKOTRON_AMQP_URL` instead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,

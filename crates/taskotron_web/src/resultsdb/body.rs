@@ -102,7 +102,14 @@ pub(crate) fn new_result(
                     ));
                 }
             };
-            (name, update(object, "ref_url")?)
+            let ref_url = update(object, "ref_url").map_err(|_| {
+                invalid(
+                    "testcase.ref_url",
+                    "Input should be a valid string",
+                    "string_type",
+                )
+            })?;
+            (name, ref_url)
         }
         Some(_) => {
             return Err(invalid(
@@ -274,7 +281,8 @@ fn parse_submit_time(value: &Json) -> Result<i64, ApiError> {
     };
     let from_millis = |millis: f64| -> Result<i64, ApiError> {
         let micros = (millis * 1000.0).round();
-        if micros.is_finite() && micros.abs() < 9.0e15 {
+        // Within what a timestamp can hold.
+        if micros.is_finite() && micros.abs() < 9.0e18 {
             Ok(micros as i64)
         } else {
             Err(bad())
@@ -282,14 +290,19 @@ fn parse_submit_time(value: &Json) -> Result<i64, ApiError> {
     };
     match value {
         Json::Number(n) => from_millis(n.as_f64().ok_or_else(bad)?),
-        Json::String(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => {
-            from_millis(text.parse::<f64>().map_err(|_| bad())?)
+        // Python's int() takes surrounding whitespace.
+        Json::String(text)
+            if !text.trim().is_empty() && text.trim().bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            from_millis(text.trim().parse::<f64>().map_err(|_| bad())?)
         }
         Json::String(text) => {
             let (body, offset) = split_offset(text);
             let time =
                 NaiveDateTime::parse_from_str(body, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| bad())?;
-            if !body.contains('.') {
+            // The fraction is required, and has at most six digits (microseconds).
+            let fraction = body.rsplit_once('.').map_or(0, |(_, it)| it.len());
+            if !body.contains('.') || fraction > 6 {
                 return Err(bad());
             }
             Ok(micros(time) - i64::from(offset.unwrap_or(0)) * 1_000_000)

@@ -84,6 +84,45 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/api/v2.0/testcases/{*name}", get(get_testcase))
         .route("/api/v2.0/{*rest}", get(not_found).post(not_found))
+        .layer(axum::middleware::from_fn(guard))
+}
+
+/// Answers what the handlers never see: a NUL or invalid UTF-8 in the path
+/// (404) or a NUL in the query (400), which no database should be asked
+/// about; OPTIONS (200 with `Allow`); and a wrong method (405 as JSON).
+async fn guard(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let path = request.uri().path();
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8();
+    if decoded.as_ref().map_or(true, |it| it.contains('\0')) {
+        return ApiError::NotFound("Not found".into()).into_response();
+    }
+    let query = request.uri().query().unwrap_or("");
+    if params::pairs(Some(query))
+        .iter()
+        .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        return ApiError::BadRequest("NUL characters are not allowed in query parameters".into())
+            .into_response();
+    }
+    let options = request.method() == axum::http::Method::OPTIONS;
+    let response = next.run(request).await;
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut answer = if options {
+        StatusCode::OK.into_response()
+    } else {
+        (
+            StatusCode::METHOD_NOT_ALLOWED,
+            Json(json!({"message": "The method is not allowed for the requested URL."})),
+        )
+            .into_response()
+    };
+    if let Some(allow) = allow {
+        answer.headers_mut().insert(header::ALLOW, allow);
+    }
+    answer
 }
 
 /// `scheme://host[/prefix]` as the client sees the server.
@@ -154,11 +193,16 @@ async fn read_body(
         .get(header::CONTENT_TYPE)
         .and_then(|it| it.to_str().ok())
         .unwrap_or("");
-    if !content_type
-        .trim_start()
-        .to_ascii_lowercase()
-        .starts_with("application/json")
-    {
+    // Werkzeug's rule: application/json, or any application/…+json.
+    let mimetype = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let json = mimetype == "application/json"
+        || (mimetype.starts_with("application/") && mimetype.ends_with("+json"));
+    if !json {
         return Err(ApiError::UnsupportedMediaType);
     }
     let limit = state.resultsdb.max_body_bytes;

@@ -237,6 +237,18 @@ fn py_float(value: f64) -> String {
     }
 }
 
+/// Whether Python's `str.isprintable()` holds for `c`: not a control, not a
+/// separator other than the space, not a format or private-use character.
+fn py_printable(c: char) -> bool {
+    if c == ' ' {
+        return true;
+    }
+    let format = matches!(c as u32, 0xad | 0x600..=0x605 | 0x61c | 0x6dd | 0x70f | 0x180e | 0x200b..=0x200f
+        | 0x202a..=0x202e | 0x2060..=0x2064 | 0x2066..=0x206f | 0xfeff | 0xfff9..=0xfffb);
+    let private = matches!(c as u32, 0xe000..=0xf8ff | 0xf0000..=0x10ffff);
+    !(c.is_control() || c.is_whitespace() || format || private)
+}
+
 /// Python's `repr(str)`.
 fn py_str_repr(text: &str) -> String {
     let quote = if text.contains('\'') && !text.contains('"') {
@@ -256,9 +268,11 @@ fn py_str_repr(text: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
+            c if !py_printable(c) => match c as u32 {
+                code @ 0..=0xff => out.push_str(&format!("\\x{code:02x}")),
+                code @ 0x100..=0xffff => out.push_str(&format!("\\u{code:04x}")),
+                code => out.push_str(&format!("\\U{code:08x}")),
+            },
             c => out.push(c),
         }
     }
@@ -306,6 +320,11 @@ mod tests {
         check(r#"{"k": 1, "k": 2}"#, "{'k': 2}");
         check(r#""plain""#, "plain");
         check(r#"["it's"]"#, r#"["it's"]"#);
+        check(
+            r#"{"x": "\u2028\u0085\u0001é"}"#,
+            r"{'x': '\u2028\x85\x01é'}",
+        );
+        check(r#"[["\u00a0"]]"#, r"[['\xa0']]");
     }
 
     #[test]
