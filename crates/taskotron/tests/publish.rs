@@ -102,6 +102,8 @@ impl Server {
             .arg("serve")
             .env("TASKOTRON_CONFIG", "taskotron.toml")
             .env("TASKOTRON_AMQP_URL", amqp_url)
+            // The tests read what the relay logs at info.
+            .env("RUST_LOG", "info")
             .env_remove("TASKOTRON_DATABASE_URL")
             .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
             .stdout(Stdio::null())
@@ -338,4 +340,56 @@ async fn results_posted_while_the_broker_is_down_arrive_in_order_later() {
     assert_eq!(ids.len(), 3, "{ids:?}");
     queue.assert_empty(Duration::from_millis(500)).await;
     server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn servers_sharing_a_database_publish_each_message_once() {
+    let Some(url) = amqp_url() else { return };
+    let prefix = unique_prefix();
+    let queue = Queue::bind(&url, &format!("{prefix}.resultsdb.result.new")).await;
+    let tmp = tempfile::tempdir().unwrap();
+
+    // Messages waiting in the outbox when two relays start on it.
+    let dead = format!("amqp://guest:guest@127.0.0.1:{}/%2f", free_port());
+    let server = Server::start(tmp.path(), &prefix, &dead).await;
+    let mut posted = Vec::new();
+    for n in 1..=5 {
+        let body = json!({"testcase": "shared", "outcome": "PASSED", "note": format!("{n}")});
+        posted.push(server.post(&body).await);
+    }
+    server.stop();
+
+    let first = Server::start(tmp.path(), &prefix, &url).await;
+    let second = Server::start(tmp.path(), &prefix, &url).await;
+    let deliveries = queue.take(5, Duration::from_secs(30), &first).await;
+    let bodies: Vec<Value> = deliveries.iter().map(body_of).collect();
+    assert_eq!(bodies, posted);
+    // Results posted to either are published once, by whichever relay
+    // holds the outbox.
+    for (n, server) in [&first, &second, &first, &second].into_iter().enumerate() {
+        let body = json!({"testcase": "shared", "outcome": "PASSED", "note": format!("more {n}")});
+        posted.push(server.post(&body).await);
+    }
+    let deliveries = queue.take(4, Duration::from_secs(30), &first).await;
+    let mut bodies: Vec<Value> = deliveries.iter().map(body_of).collect();
+    bodies.sort_by_key(|it| it["id"].as_i64());
+    assert_eq!(bodies, posted[5..]);
+    queue.assert_empty(Duration::from_secs(6)).await;
+    let both = format!("{}{}", first.log(), second.log());
+    assert_eq!(both.matches("standing by").count(), 1, "{both}");
+
+    // The holder stops and releases the outbox; the other takes over.
+    let (holder, standby) = if first.log().contains("standing by") {
+        (second, first)
+    } else {
+        (first, second)
+    };
+    holder.stop();
+    let body = json!({"testcase": "shared", "outcome": "PASSED", "note": "after"});
+    let last = standby.post(&body).await;
+    let deliveries = queue.take(1, Duration::from_secs(30), &standby).await;
+    assert_eq!(body_of(&deliveries[0]), last);
+    assert!(standby.log().contains("took over"), "{}", standby.log());
+    queue.assert_empty(Duration::from_millis(500)).await;
+    standby.stop();
 }

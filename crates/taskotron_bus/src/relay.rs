@@ -35,6 +35,21 @@ pub trait OutboxSource {
     /// Marks these messages as published: the broker has confirmed each one.
     /// Must be idempotent (ids may be reported again after an error).
     fn published(&self, ids: &[i64]) -> impl Future<Output = Result<(), anyhow::Error>> + Send;
+
+    /// Takes or renews this relay's claim on the outbox: `true` when this
+    /// relay may publish now. Several processes sharing one outbox each run
+    /// a relay; the claim makes one of them publish and the others stand by,
+    /// so that messages go out once and in order. The default, for an
+    /// outbox only one relay reads, always says yes.
+    fn claim(&self) -> impl Future<Output = Result<bool, anyhow::Error>> + Send {
+        async { Ok(true) }
+    }
+
+    /// Gives the claim up, when the relay stops, so that a relay standing
+    /// by takes over at once.
+    fn release(&self) -> impl Future<Output = Result<(), anyhow::Error>> + Send {
+        async { Ok(()) }
+    }
 }
 
 /// Publishes everything `source` has pending, until `shutdown` is cancelled.
@@ -50,6 +65,10 @@ pub trait OutboxSource {
 ///   timeout, or the source itself) it logs, drops the connection, waits
 ///   ([`MIN_BACKOFF`] doubling up to [`MAX_BACKOFF`], plus a little jitter),
 ///   connects again and goes on with the oldest unreported message.
+///
+/// - Before each fetch it takes or renews its claim on the outbox
+///   ([`OutboxSource::claim`]); while another relay holds it, it stands by,
+///   polling as when nothing is pending. It releases the claim when it stops.
 ///
 /// Guarantees: a message is reported published only after its confirm, so
 /// none is lost while the broker is down, and none is skipped: a message that
@@ -75,6 +94,7 @@ pub async fn relay<S, C, F>(
     // Confirmed by the broker, not yet reported to the source.
     let mut unreported: Vec<i64> = Vec::new();
     let mut failures: u32 = 0;
+    let mut standing_by = false;
     tracing::info!(poll = ?poll, "outbox relay started");
 
     'relay: loop {
@@ -94,6 +114,40 @@ pub async fn relay<S, C, F>(
                     }
                     continue 'relay;
                 }
+            }
+        }
+
+        let Some(claimed) = cancellable(&shutdown, source.claim()).await else {
+            break 'relay;
+        };
+        match claimed {
+            Ok(true) => {
+                if standing_by {
+                    standing_by = false;
+                    tracing::info!("outbox relay took over publishing");
+                }
+            }
+            Ok(false) => {
+                if !standing_by {
+                    standing_by = true;
+                    // Whatever this relay had connected is the other's now.
+                    publisher = None;
+                    tracing::info!("another relay publishes the outbox; standing by");
+                }
+                tokio::select! {
+                    () = shutdown.cancelled() => break 'relay,
+                    () = tokio::time::sleep(poll) => {}
+                }
+                continue 'relay;
+            }
+            Err(e) => {
+                failures += 1;
+                let delay = backoff(failures);
+                tracing::warn!(error = format!("{e:#}"), retry_in = ?delay, "cannot claim the outbox");
+                if !pause(&shutdown, delay).await {
+                    break 'relay;
+                }
+                continue 'relay;
             }
         }
 
@@ -223,6 +277,18 @@ pub async fn relay<S, C, F>(
         && tokio::time::timeout(STOP_GRACE, p.close()).await.is_err()
     {
         tracing::debug!("closing the AMQP connection timed out");
+    }
+    if !standing_by {
+        match tokio::time::timeout(STOP_GRACE, source.release()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    "cannot release the outbox claim; another relay takes over when it expires"
+                );
+            }
+            Err(_) => tracing::warn!("releasing the outbox claim timed out"),
+        }
     }
     tracing::info!("outbox relay stopped");
 }

@@ -21,6 +21,8 @@ mod sql;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -69,6 +71,10 @@ pub enum StoreError {
     /// A query failed.
     #[error("database query failed")]
     Backend(#[from] sqlx::Error),
+    /// A result written in a transaction shared with others failed (the
+    /// text says why).
+    #[error("cannot store the result: {0}")]
+    Write(String),
 }
 
 /// How SQLite commits.
@@ -99,6 +105,15 @@ enum Backend {
 pub struct Store {
     backend: Backend,
     what: String,
+    /// About how many results there are (the largest id seen by the last
+    /// SQLite query plan): query planning in [`resultsdb`] weighs with it.
+    result_count_hint: Arc<AtomicI64>,
+    /// Results waiting for the group commit (see `resultsdb`).
+    writer: Arc<resultsdb::WriteQueue>,
+    /// Which data keys make selective filters (see `resultsdb`).
+    key_hints: Arc<resultsdb::KeyHints>,
+    /// Testcase ids by name (see `resultsdb`).
+    testcase_ids: Arc<resultsdb::TestcaseIds>,
 }
 
 /// Run `$body` with `$pool` bound to the backend's read (or write) pool and
@@ -183,6 +198,9 @@ impl Store {
             // patterns then use the indexes.
             .pragma("case_sensitive_like", "ON")
             .pragma("cache_size", "-65536")
+            // Map the file: readers share the OS page cache instead of each
+            // copying pages into its own cache through read() calls.
+            .pragma("mmap_size", "17179869184")
             .busy_timeout(Duration::from_secs(30));
         let write = SqlitePoolOptions::new()
             .max_connections(1)
@@ -204,6 +222,10 @@ impl Store {
         let store = Store {
             backend: Backend::Sqlite { read, write },
             what,
+            result_count_hint: Arc::default(),
+            writer: Arc::default(),
+            key_hints: Arc::default(),
+            testcase_ids: Arc::default(),
         };
         store.record_creator().await?;
         tracing::info!(db.path = %store.what, "opened the SQLite store");
@@ -238,6 +260,17 @@ impl Store {
             admin.close().await;
             options = options.options([("search_path", schema)]);
         }
+        // Plan each prepared statement once per connection, not on every
+        // run: planning the result queries costs more than running them.
+        // Their SQL pins the plan (see `resultsdb`), so a plan made without
+        // the values is as good as one made with them.
+        // No parallel workers and no JIT either: they take milliseconds to
+        // start, more than any of these queries takes to run.
+        options = options.options([
+            ("plan_cache_mode", "force_generic_plan"),
+            ("max_parallel_workers_per_gather", "0"),
+            ("jit", "off"),
+        ]);
         let pool = PgPoolOptions::new()
             .max_connections(32)
             .acquire_timeout(Duration::from_secs(30))
@@ -254,6 +287,10 @@ impl Store {
         let store = Store {
             backend: Backend::Postgres(pool),
             what,
+            result_count_hint: Arc::default(),
+            writer: Arc::default(),
+            key_hints: Arc::default(),
+            testcase_ids: Arc::default(),
         };
         store.record_creator().await?;
         tracing::info!(db.url = %store.what, "opened the PostgreSQL store");

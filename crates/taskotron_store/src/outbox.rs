@@ -1,6 +1,8 @@
 //! The outbox: messages committed with the rows they announce, read by the
 //! relay that publishes them, and deleted once the broker confirmed them.
 
+use std::time::Duration;
+
 use sqlx::Row;
 
 use crate::sql::{Dialect, Sql, query};
@@ -52,6 +54,45 @@ impl Store {
         }
         let mut sql = Sql::new(self.dialect(), "DELETE FROM outbox WHERE id IN ");
         sql.int_list(ids);
+        with_pool!(self, write, |pool, _dialect| {
+            query!(sql).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Take or renew the relay's claim on the outbox for `holder`, for
+    /// `ttl` from now by the database's clock: `true` when `holder` holds
+    /// it. The claim is free when nobody holds it, when its holder's time
+    /// ran out, or when `holder` already holds it.
+    pub async fn outbox_claim(&self, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let dialect = self.dialect();
+        let now = match dialect {
+            Dialect::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)",
+            Dialect::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)",
+        };
+        let ttl = i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX / 2);
+        let mut sql = Sql::new(
+            dialect,
+            "INSERT INTO outbox_lease (name, holder, expires_at) VALUES ('relay', ",
+        );
+        sql.text(holder).push(&format!(", {now} + ")).int(ttl);
+        sql.push(&format!(
+            ") ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+             WHERE outbox_lease.holder = excluded.holder OR outbox_lease.expires_at < {now} \
+             RETURNING holder"
+        ));
+        with_pool!(self, write, |pool, _dialect| {
+            Ok(query!(sql).fetch_optional(pool).await?.is_some())
+        })
+    }
+
+    /// Give up `holder`'s claim on the outbox (nothing when it holds none).
+    pub async fn outbox_release(&self, holder: &str) -> Result<(), StoreError> {
+        let mut sql = Sql::new(
+            self.dialect(),
+            "DELETE FROM outbox_lease WHERE name = 'relay' AND holder = ",
+        );
+        sql.text(holder);
         with_pool!(self, write, |pool, _dialect| {
             query!(sql).execute(pool).await?;
         });

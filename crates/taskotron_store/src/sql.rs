@@ -55,6 +55,14 @@ impl Sql {
         self.arg(Arg::Int(value))
     }
 
+    /// Append an integer as a literal, for `LIMIT` and `OFFSET`: SQLite
+    /// re-prepares a statement on every run when a bound parameter gives
+    /// its `LIMIT` (the planner looks at the value). The text stays safe:
+    /// it is a number we format.
+    pub(crate) fn int_literal(&mut self, value: i64) -> &mut Sql {
+        self.push(&value.to_string())
+    }
+
     pub(crate) fn text(&mut self, value: &str) -> &mut Sql {
         self.arg(Arg::Text(value.to_owned()))
     }

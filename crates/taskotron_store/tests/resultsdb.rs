@@ -591,6 +591,37 @@ async fn the_outbox_commits_with_the_result_and_drains() {
 }
 
 #[tokio::test]
+async fn one_relay_at_a_time_holds_the_outbox() {
+    each_backend(|store| async move {
+        let minute = std::time::Duration::from_secs(60);
+        assert!(store.outbox_claim("a", minute).await.unwrap());
+        // Held: another cannot take it; the holder renews it.
+        assert!(!store.outbox_claim("b", minute).await.unwrap());
+        assert!(store.outbox_claim("a", minute).await.unwrap());
+        assert!(!store.outbox_claim("b", minute).await.unwrap());
+        // Releasing someone else's claim does nothing.
+        store.outbox_release("b").await.unwrap();
+        assert!(!store.outbox_claim("b", minute).await.unwrap());
+        // Released: the next taker gets it.
+        store.outbox_release("a").await.unwrap();
+        assert!(store.outbox_claim("b", minute).await.unwrap());
+        assert!(!store.outbox_claim("a", minute).await.unwrap());
+        // A claim whose time ran out is free.
+        store.outbox_release("b").await.unwrap();
+        assert!(
+            store
+                .outbox_claim("a", std::time::Duration::ZERO)
+                .await
+                .unwrap()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        assert!(store.outbox_claim("b", minute).await.unwrap());
+        assert!(!store.outbox_claim("a", minute).await.unwrap());
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_failed_insert_leaves_nothing_behind() {
     each_backend(|store| async move {
         let before = store

@@ -92,7 +92,7 @@ async fn serve(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let relay = amqp_url.map(|url| {
         let exchange = config.amqp.exchange.clone();
-        let outbox = StoreOutbox(store.clone());
+        let outbox = StoreOutbox::new(store.clone(), relay_name(local));
         let shutdown = shutdown.clone();
         tracing::info!(amqp.url = %taskotron_bus::redact_password(&url), amqp.exchange = %exchange, "publishing to AMQP");
         tokio::spawn(async move {
@@ -141,4 +141,18 @@ pub(crate) async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+/// The name this process's relay claims the outbox under: unique among the
+/// `taskotron serve` processes sharing a database, and telling an operator
+/// which one it is.
+fn relay_name(listen: std::net::SocketAddr) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|it| it.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".to_owned());
+    format!(
+        "{host}:{listen}:pid{}:{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    )
 }
