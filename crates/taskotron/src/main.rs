@@ -44,6 +44,8 @@ enum Command {
     CheckFormula(cmd::check_formula::Args),
     /// Create or update the database schema (serve also does it on start).
     Migrate(cmd::migrate::Args),
+    /// Serve a local Koji hub, kojipkgs tree and Bodhi over a directory of RPMs.
+    FakeInfra(cmd::fake_infra::Args),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
         Command::CheckConfig(args) => cmd::check_config::main(args),
         Command::CheckFormula(args) => cmd::check_formula::main(args),
         Command::Migrate(args) => cmd::migrate::main(cli.config.as_deref(), args),
+        Command::FakeInfra(args) => cmd::fake_infra::main(args),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

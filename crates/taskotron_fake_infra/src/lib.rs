@@ -11,9 +11,15 @@
 //! - `GET /kojipkgs/...`: the kojipkgs tree of those builds (RPMs under
 //!   `packages/<name>/<version>/<release>/<arch>/`, build logs under
 //!   `data/logs/<arch>/`);
-//! - `POST /admin/koji/...`: changes while running (add a build, tag,
-//!   untag, rescan the directory), so a test can play a stream of events.
+//! - `GET /bodhi/...`: Bodhi's REST API ([`bodhi`]): `updates/` with its
+//!   filters and paging, `updates/<alias>`, `releases/`, `releases/<name>`;
+//!   and `GET /openidc/.well-known/openid-configuration`, which
+//!   bodhi-client reads when it starts;
+//! - `POST /admin/...`: changes while running (add a build, tag, untag,
+//!   rescan the directory; add or edit an update), so a test can play a
+//!   stream of events.
 
+pub mod bodhi;
 pub mod hub;
 pub mod model;
 
@@ -30,12 +36,14 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::bodhi::{Bodhi, BodhiFault, Params, UpdateEdit, UpdateSpec};
 use crate::model::{BuildSpec, Koji, ModelError};
 
 /// The state the routes share.
 #[derive(Clone)]
 pub struct FakeInfra {
     koji: Arc<RwLock<Koji>>,
+    bodhi: Arc<RwLock<Bodhi>>,
     dir: PathBuf,
 }
 
@@ -50,8 +58,10 @@ impl std::fmt::Debug for FakeInfra {
 impl FakeInfra {
     /// Load `dir` (its `infra.yaml` and RPM files).
     pub fn load(dir: &Path) -> Result<FakeInfra, ModelError> {
+        let spec = model::read_infra(dir)?;
         Ok(FakeInfra {
-            koji: Arc::new(RwLock::new(Koji::load(dir)?)),
+            koji: Arc::new(RwLock::new(Koji::from_spec(dir, &spec.koji)?)),
+            bodhi: Arc::new(RwLock::new(Bodhi::load(&spec.bodhi)?)),
             dir: dir.to_owned(),
         })
     }
@@ -60,6 +70,18 @@ impl FakeInfra {
     pub fn counts(&self) -> (usize, usize, usize) {
         let koji = self.read();
         (koji.builds.len(), koji.rpms.len(), koji.tags.len())
+    }
+
+    fn bodhi(&self) -> std::sync::RwLockReadGuard<'_, Bodhi> {
+        self.bodhi
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn bodhi_mut(&self) -> std::sync::RwLockWriteGuard<'_, Bodhi> {
+        self.bodhi
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Koji> {
@@ -84,6 +106,18 @@ impl FakeInfra {
             .route("/admin/koji/tag", post(tag_build))
             .route("/admin/koji/untag", post(untag_build))
             .route("/admin/koji/rescan", post(rescan))
+            .route("/bodhi/updates/", get(bodhi_updates))
+            .route("/bodhi/updates", get(bodhi_updates))
+            .route("/bodhi/updates/{alias}", get(bodhi_update))
+            .route("/bodhi/releases/", get(bodhi_releases))
+            .route("/bodhi/releases", get(bodhi_releases))
+            .route("/bodhi/releases/{name}", get(bodhi_release))
+            .route(
+                "/openidc/.well-known/openid-configuration",
+                get(openid_configuration),
+            )
+            .route("/admin/bodhi/updates", post(add_update))
+            .route("/admin/bodhi/updates/{alias}/edit", post(edit_update))
             .with_state(self.clone())
     }
 }
@@ -93,15 +127,116 @@ pub fn urls(base: &str) -> serde_json::Value {
     json!({
         "koji_hub": format!("{base}/kojihub"),
         "kojipkgs": format!("{base}/kojipkgs"),
+        "bodhi": format!("{base}/bodhi/"),
+        "openid_provider": format!("{base}/openidc"),
     })
 }
 
-async fn index(State(_): State<FakeInfra>, headers: axum::http::HeaderMap) -> Response {
+/// `http://<the Host the client used>`.
+fn base_of(headers: &axum::http::HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|it| it.to_str().ok())
         .unwrap_or("127.0.0.1");
-    axum::Json(urls(&format!("http://{host}"))).into_response()
+    format!("http://{host}")
+}
+
+async fn index(State(_): State<FakeInfra>, headers: axum::http::HeaderMap) -> Response {
+    axum::Json(urls(&base_of(&headers))).into_response()
+}
+
+fn bodhi_answer(result: Result<serde_json::Value, BodhiFault>) -> Response {
+    match result {
+        Ok(value) => axum::Json(value).into_response(),
+        Err(fault) => (
+            StatusCode::from_u16(fault.status).unwrap_or(StatusCode::BAD_REQUEST),
+            axum::Json(fault.body),
+        )
+            .into_response(),
+    }
+}
+
+fn params(query: Option<String>) -> Params {
+    Params::new(
+        form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect(),
+    )
+}
+
+async fn bodhi_updates(
+    State(infra): State<FakeInfra>,
+    headers: axum::http::HeaderMap,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    let base = format!("{}/bodhi/", base_of(&headers));
+    bodhi_answer(bodhi::list_updates(&infra.bodhi(), &params(query), &base))
+}
+
+async fn bodhi_update(
+    State(infra): State<FakeInfra>,
+    headers: axum::http::HeaderMap,
+    UrlPath(alias): UrlPath<String>,
+) -> Response {
+    let base = format!("{}/bodhi/", base_of(&headers));
+    bodhi_answer(bodhi::get_update(&infra.bodhi(), &alias, &base))
+}
+
+async fn bodhi_releases(
+    State(infra): State<FakeInfra>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    bodhi_answer(bodhi::list_releases(&infra.bodhi(), &params(query)))
+}
+
+async fn bodhi_release(State(infra): State<FakeInfra>, UrlPath(name): UrlPath<String>) -> Response {
+    bodhi_answer(bodhi::get_release(&infra.bodhi(), &name))
+}
+
+/// The OpenID Connect provider's metadata, which bodhi-client reads when it
+/// starts (it only logs in for writes, which the fake does not take).
+async fn openid_configuration(headers: axum::http::HeaderMap) -> Response {
+    let issuer = format!("{}/openidc", base_of(&headers));
+    axum::Json(json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/Authorization"),
+        "token_endpoint": format!("{issuer}/Token"),
+        "userinfo_endpoint": format!("{issuer}/UserInfo"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code"],
+        "scopes_supported": ["openid", "email", "profile"],
+    }))
+    .into_response()
+}
+
+async fn add_update(State(infra): State<FakeInfra>, body: axum::body::Bytes) -> Response {
+    let spec: UpdateSpec = match serde_json::from_slice(&body) {
+        Ok(spec) => spec,
+        Err(err) => return bad_request(format!("bad update: {err}")),
+    };
+    match infra.bodhi_mut().add_update(&spec) {
+        Ok(alias) => {
+            tracing::info!(update.alias = %alias, "fake Bodhi: update added");
+            (StatusCode::CREATED, axum::Json(json!({"alias": alias}))).into_response()
+        }
+        Err(err) => bad_request(err),
+    }
+}
+
+async fn edit_update(
+    State(infra): State<FakeInfra>,
+    UrlPath(alias): UrlPath<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let edit: UpdateEdit = match serde_json::from_slice(&body) {
+        Ok(edit) => edit,
+        Err(err) => return bad_request(format!("bad edit: {err}")),
+    };
+    match infra.bodhi_mut().edit(&alias, &edit) {
+        Ok(()) => axum::Json(json!({"alias": alias})).into_response(),
+        Err(err) => bad_request(err),
+    }
 }
 
 async fn kojihub(State(infra): State<FakeInfra>, body: String) -> Response {

@@ -54,6 +54,19 @@ pub struct InfraFile {
     /// The Koji side.
     #[serde(default)]
     pub koji: KojiSpec,
+    /// The Bodhi side.
+    #[serde(default)]
+    pub bodhi: crate::bodhi::BodhiSpec,
+}
+
+/// Read `dir`'s `infra.yaml` (an empty description when there is none).
+pub fn read_infra(dir: &Path) -> Result<InfraFile, ModelError> {
+    let file = dir.join(INFRA_FILE);
+    match std::fs::read_to_string(&file) {
+        Ok(text) => parse_infra(&file, &text),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(InfraFile::default()),
+        Err(source) => Err(ModelError::Io { path: file, source }),
+    }
 }
 
 /// Koji's tags and builds.
@@ -201,20 +214,19 @@ pub fn split_nvr(nvr: &str) -> Option<(&str, &str, &str)> {
 impl Koji {
     /// Read `dir`: its `infra.yaml` (if any) and every RPM under it.
     pub fn load(dir: &Path) -> Result<Koji, ModelError> {
-        let file = dir.join(INFRA_FILE);
-        let spec = match std::fs::read_to_string(&file) {
-            Ok(text) => parse_infra(&file, &text)?,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => InfraFile::default(),
-            Err(source) => return Err(ModelError::Io { path: file, source }),
-        };
+        Koji::from_spec(dir, &read_infra(dir)?.koji)
+    }
+
+    /// What `spec` describes, with the RPM files under `dir`.
+    pub fn from_spec(dir: &Path, spec: &KojiSpec) -> Result<Koji, ModelError> {
         let mut koji = Koji {
             dir: dir.to_owned(),
             ..Koji::default()
         };
-        for tag in &spec.koji.tags {
+        for tag in &spec.tags {
             koji.tag_id(tag);
         }
-        for build in &spec.koji.builds {
+        for build in &spec.builds {
             koji.add_build(build)?;
         }
         koji.scan_rpms()?;

@@ -29,9 +29,7 @@ fn quick_retry(attempts: u32) -> Retry {
 }
 
 async fn start(dir: &std::path::Path) -> SocketAddr {
-    taskotron_fake_infra::spawn(dir, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
+    common::start(dir).await
 }
 
 #[tokio::test]
@@ -343,23 +341,12 @@ async fn flaky_hub(dir: &std::path::Path, failures: usize) -> (SocketAddr, Arc<A
                         "<html>maintenance</html>".to_owned(),
                     );
                 }
-                let answer = reqwest::Client::new()
-                    .post(format!("http://{real}/kojihub"))
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap()
-                    .text()
-                    .await
-                    .unwrap();
+                let answer = common::post_text(&format!("http://{real}/kojihub"), body).await;
                 (axum::http::StatusCode::OK, answer)
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (addr, seen)
+    (common::serve(app).await, seen)
 }
 
 #[tokio::test]
@@ -401,9 +388,7 @@ async fn an_answer_that_is_not_xml_rpc_names_what_came() {
         "/kojihub",
         axum::routing::post(|| async { "<html><title>Login required</title></html>" }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = common::serve(app).await;
     let koji = KojiClient::new(&format!("http://{addr}/kojihub")).unwrap();
     let err = koji.get_last_event().await.unwrap_err();
     assert!(matches!(err, KojiError::Malformed { .. }), "{err}");

@@ -7,60 +7,11 @@ use dxr::{FaultResponse, MethodCall, MethodResponse, Value as Xml};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value as Json};
 
-use crate::error::{FaultKind, KojiError, KojiFault, snippet};
+use taskotron_net::{Retry, snippet};
+
+use crate::error::{FaultKind, KojiError, KojiFault};
 use crate::types::{Build, BuildState, Event, Rpm, TagListing, TaskInfo};
 use crate::value::{from_json, to_json};
-
-/// How often and how patiently to retry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Retry {
-    /// Attempts in all, the first included (1: never retry).
-    pub attempts: u32,
-    /// The wait before the second attempt; it doubles after each failure.
-    pub first_delay: Duration,
-    /// The longest wait.
-    pub max_delay: Duration,
-}
-
-impl Default for Retry {
-    fn default() -> Retry {
-        Retry {
-            attempts: 5,
-            first_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(30),
-        }
-    }
-}
-
-impl Retry {
-    /// The wait after the `failures`th failure (1-based).
-    pub fn delay(&self, failures: u32) -> Duration {
-        let factor = 2u32.saturating_pow(failures.saturating_sub(1));
-        self.first_delay.saturating_mul(factor).min(self.max_delay)
-    }
-
-    /// Run `attempt` until it succeeds, fails for good, or the attempts are
-    /// spent; `what` names it in the log.
-    pub(crate) async fn run<T, F, Fut>(&self, what: &str, mut attempt: F) -> Result<T, KojiError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, KojiError>>,
-    {
-        let mut failures = 0;
-        loop {
-            match attempt().await {
-                Ok(value) => return Ok(value),
-                Err(err) if err.is_retryable() && failures + 1 < self.attempts.max(1) => {
-                    failures += 1;
-                    let delay = self.delay(failures);
-                    tracing::warn!(error = %err, retry_in = ?delay, attempt = failures, "{what} failed; retrying");
-                    tokio::time::sleep(delay).await;
-                }
-                Err(err) => return Err(err),
-            }
-        }
-    }
-}
 
 /// One call: a method, positional arguments and Koji keyword arguments
 /// (sent as a last struct with `__starstar: true`).
@@ -563,17 +514,6 @@ mod tests {
         let params: Vec<Json> = call.params().iter().map(to_json).collect();
         assert_eq!(params, [json!(7), json!({"state": 1, "__starstar": true})]);
         assert_eq!(Call::new("getLastEvent").params(), Vec::<Xml>::new());
-    }
-
-    #[test]
-    fn retry_delays_double_up_to_the_cap() {
-        let retry = Retry {
-            attempts: 10,
-            first_delay: Duration::from_millis(100),
-            max_delay: Duration::from_millis(500),
-        };
-        let delays: Vec<u128> = (1..=5).map(|n| retry.delay(n).as_millis()).collect();
-        assert_eq!(delays, [100, 200, 400, 500, 500]);
     }
 
     #[test]

@@ -13,8 +13,9 @@ use std::sync::Arc;
 use md5::{Digest, Md5};
 use tokio::io::AsyncWriteExt;
 
-use crate::client::Retry;
-use crate::error::{KojiError, snippet};
+use taskotron_net::{Retry, snippet};
+
+use crate::error::KojiError;
 use crate::types::{Build, Rpm};
 
 /// The kojipkgs layout (koji's `PathInfo`) under a top URL such as

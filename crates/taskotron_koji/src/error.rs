@@ -178,6 +178,12 @@ fn snippet_suffix(snippet: &str) -> String {
     }
 }
 
+impl taskotron_net::Retryable for KojiError {
+    fn is_retryable(&self) -> bool {
+        KojiError::is_retryable(self)
+    }
+}
+
 impl KojiError {
     /// Whether trying again later can help: no answer, a 5xx or 429, a
     /// truncated or corrupt download, or a hub in maintenance.
@@ -199,22 +205,5 @@ impl KojiError {
             KojiError::Fault { fault, .. } => Some(fault),
             _ => None,
         }
-    }
-}
-
-/// At most this many characters of a body go into an error.
-pub(crate) const SNIPPET: usize = 200;
-
-/// The start of `body`, on one line, for an error message.
-pub(crate) fn snippet(body: &str) -> String {
-    let flat: String = body
-        .chars()
-        .map(|it| if it.is_control() { ' ' } else { it })
-        .take(SNIPPET)
-        .collect();
-    if body.chars().count() > SNIPPET {
-        format!("{}…", flat.trim())
-    } else {
-        flat.trim().to_owned()
     }
 }

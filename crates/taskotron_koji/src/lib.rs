@@ -18,7 +18,8 @@ mod error;
 mod types;
 pub mod value;
 
-pub use client::{BuildRef, Call, KojiClient, ListBuilds, ListTagged, Retry, TagHistory};
+pub use client::{BuildRef, Call, KojiClient, ListBuilds, ListTagged, TagHistory};
 pub use download::{Check, Download, Downloader, NoProgress, PathInfo, Progress};
 pub use error::{FaultKind, KojiError, KojiFault};
+pub use taskotron_net::Retry;
 pub use types::{Build, BuildState, Epoch, Event, Rpm, TagListing, TaskInfo};

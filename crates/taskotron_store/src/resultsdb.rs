@@ -485,7 +485,7 @@ impl Store {
     async fn load(&self, sql: Sql) -> Result<Vec<StoredResult>, StoreError> {
         let mut results: Vec<StoredResult> = Vec::new();
         let mut data: HashMap<i64, BTreeMap<String, Vec<String>>> = HashMap::new();
-        let mut groups: HashMap<i64, Vec<String>> = HashMap::new();
+        let mut groups: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
         with_pool!(self, read, |pool, _dialect| {
             for row in query!(sql).fetch_all(pool).await? {
                 let kind: i32 = row.try_get(0)?;
@@ -510,7 +510,10 @@ impl Store {
                         .entry(row.try_get(3)?)
                         .or_default()
                         .push(row.try_get(4)?),
-                    _ => groups.entry(id).or_default().push(row.try_get(3)?),
+                    _ => groups
+                        .entry(id)
+                        .or_default()
+                        .push((row.try_get::<i64, _>(2)?, row.try_get(3)?)),
                 }
             }
         });
@@ -519,8 +522,10 @@ impl Store {
             if let Some(data) = data.get(&result.id) {
                 result.data = data.clone();
             }
-            if let Some(groups) = groups.get(&result.id) {
-                result.groups = groups.clone();
+            if let Some(groups) = groups.get_mut(&result.id) {
+                // In the order they were posted.
+                groups.sort();
+                result.groups = groups.iter().map(|(_, uuid)| uuid.clone()).collect();
             }
         }
         Ok(results)
@@ -1008,7 +1013,7 @@ fn push_load(sql: &mut Sql) {
              FROM page p JOIN rdb_result r ON r.id = p.id JOIN rdb_testcase t ON t.id = r.testcase_id \
              UNION ALL SELECT 1, d.result_id, NULL, d.key, d.value, NULL, NULL, NULL \
              FROM rdb_result_data d WHERE d.result_id IN (SELECT id FROM page) \
-             UNION ALL SELECT 2, gr.result_id, NULL, g.uuid, NULL, NULL, NULL, NULL \
+             UNION ALL SELECT 2, gr.result_id, gr.position, g.uuid, NULL, NULL, NULL, NULL \
              FROM rdb_group_result gr JOIN rdb_group g ON g.id = gr.group_id \
              WHERE gr.result_id IN (SELECT id FROM page)",
     );
@@ -1027,7 +1032,7 @@ fn get_sql(dialect: Dialect, id: i64) -> Sql {
          FROM rdb_result_data d WHERE d.result_id = ",
     );
     sql.int(id).push(
-        " UNION ALL SELECT 2, gr.result_id, NULL, g.uuid, NULL, NULL, NULL, NULL \
+        " UNION ALL SELECT 2, gr.result_id, gr.position, g.uuid, NULL, NULL, NULL, NULL \
          FROM rdb_group_result gr JOIN rdb_group g ON g.id = gr.group_id WHERE gr.result_id = ",
     );
     sql.int(id);
@@ -1223,15 +1228,16 @@ macro_rules! insert_rows {
             }
             query!(sql).execute(&mut *$tx).await?;
         }
-        let mut links: Vec<(i64, i64)> = Vec::new();
+        let mut links: Vec<(i64, i64, i64)> = Vec::new();
         let mut stored: Vec<StoredResult> = Vec::with_capacity(count);
         for (idx, pending) in $batch.iter().enumerate() {
             let new = &pending.new;
             let mut uuids: Vec<String> = Vec::new();
             for group in &new.groups {
                 if !uuids.contains(&group.uuid) {
+                    let position = i64::try_from(uuids.len()).unwrap_or(i64::MAX);
                     uuids.push(group.uuid.clone());
-                    links.push((group_ids[group.uuid.as_str()], pending.id));
+                    links.push((group_ids[group.uuid.as_str()], pending.id, position));
                 }
             }
             let mut data: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -1252,11 +1258,14 @@ macro_rules! insert_rows {
                 data,
             });
         }
-        for chunk in links.chunks(BULK_PARAMS / 2) {
-            let mut sql = Sql::new(dialect, "INSERT INTO rdb_group_result (group_id, result_id) VALUES ");
-            for (idx, (group_id, id)) in chunk.iter().enumerate() {
+        for chunk in links.chunks(BULK_PARAMS / 3) {
+            let mut sql = Sql::new(
+                dialect,
+                "INSERT INTO rdb_group_result (group_id, result_id, position) VALUES ",
+            );
+            for (idx, (group_id, id, position)) in chunk.iter().enumerate() {
                 sql.push(if idx == 0 { "(" } else { ", (" });
-                sql.int(*group_id).push(", ").int(*id).push(")");
+                sql.int(*group_id).push(", ").int(*id).push(", ").int(*position).push(")");
             }
             sql.push(" ON CONFLICT DO NOTHING");
             query!(sql).execute(&mut *$tx).await?;

@@ -591,6 +591,39 @@ async fn the_outbox_commits_with_the_result_and_drains() {
 }
 
 #[tokio::test]
+async fn groups_read_back_in_the_order_they_were_posted() {
+    each_backend(|store| async move {
+        let group = |uuid: &str| GroupUpdate {
+            uuid: uuid.into(),
+            description: None,
+            ref_url: None,
+        };
+        // Groups made in one order, posted in others.
+        let mut first = result("tc", "PASSED", 1, &[]);
+        first.groups = vec![group("g-a"), group("g-b"), group("g-c")];
+        add(&store, first).await;
+        let mut orders = Vec::new();
+        for order in [["g-c", "g-a", "g-b"], ["g-b", "g-c", "g-a"]] {
+            let mut new = result("tc", "PASSED", 2, &[]);
+            new.groups = order.iter().map(|it| group(it)).collect();
+            let stored = store.create_result(&new, |_| None).await.unwrap();
+            assert_eq!(stored.groups, order);
+            orders.push((stored.id, order));
+        }
+        for (id, order) in orders {
+            assert_eq!(store.get_result(id).await.unwrap().unwrap().groups, order);
+            let listed = store
+                .list_results(&ResultFilter::default(), Order::NewestFirst, PAGE)
+                .await
+                .unwrap();
+            let found = listed.items.iter().find(|it| it.id == id).unwrap();
+            assert_eq!(found.groups, order);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn one_relay_at_a_time_holds_the_outbox() {
     each_backend(|store| async move {
         let minute = std::time::Duration::from_secs(60);

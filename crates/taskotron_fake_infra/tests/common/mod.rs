@@ -1,5 +1,8 @@
 //! Test RPMs, built with rpmbuild from the spec files in
-//! `tests/fixtures/rpms/`, and a fake infrastructure directory around them.
+//! `tests/fixtures/rpms/`, a fake infrastructure directory around them,
+//! and the helpers the tests share.
+
+#![allow(dead_code, reason = "each test binary uses part of the helpers")]
 
 use std::path::{Path, PathBuf};
 
@@ -60,7 +63,8 @@ pub(crate) fn rpmbuild(spec: &str, defines: &[(&str, &str)], out: &Path) -> Opti
 }
 
 /// A directory with tk-hello 1.2-3.fc44 (two binary RPMs), tk-other
-/// 1.0-1.fc44 and 1.1-1.fc44 (epoch 2), and an `infra.yaml` that tags them.
+/// 1.0-1.fc44 and 1.1-1.fc44 (epoch 2), and an `infra.yaml` that tags them
+/// and puts tk-hello and tk-other 1.1 in Bodhi updates of F44.
 pub(crate) fn infra_dir() -> Option<tempfile::TempDir> {
     let dir = tempfile::tempdir().unwrap();
     let rpms = dir.path().join("rpms");
@@ -74,8 +78,94 @@ pub(crate) fn infra_dir() -> Option<tempfile::TempDir> {
          \x20   - nvr: tk-other-1.0-1.fc44\n      epoch: 2\n      completed: 2026-11-01T08:00:00Z\n      tags: [f44]\n\
          \x20   - nvr: tk-other-1.1-1.fc44\n      epoch: 2\n      owner: bob\n      completed: 2026-11-10T08:00:00Z\n      tags: [f44-updates-candidate, f44]\n\
          \x20   - nvr: tk-hello-1.2-3.fc44\n      owner: alice\n      completed: 2026-11-20T10:20:00Z\n      task_id: 140000001\n      tags: [f44-updates-candidate]\n\
-         \x20   - nvr: tk-broken-1-1.fc44\n      state: failed\n",
+         \x20   - nvr: tk-broken-1-1.fc44\n      state: failed\n\
+         bodhi:\n  releases:\n    - name: F44\n  updates:\n\
+         \x20   - alias: FEDORA-2026-0000000001\n      builds: [tk-hello-1.2-3.fc44]\n      release: F44\n      status: testing\n      user: alice\n      submitted: 2026-11-20T11:00:00Z\n\
+         \x20   - alias: FEDORA-2026-0000000002\n      builds: [tk-other-1.1-1.fc44]\n      release: F44\n      status: stable\n      user: bob\n      submitted: 2026-11-10T09:00:00Z\n      modified: 2026-11-12T09:00:00Z\n",
     )
     .unwrap();
     Some(dir)
+}
+
+/// Serve `dir` with the fake in this test's runtime.
+pub(crate) async fn start(dir: &Path) -> std::net::SocketAddr {
+    taskotron_fake_infra::spawn(dir, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+/// Serve `app` on a free loopback port in this test's runtime.
+pub(crate) async fn serve(app: axum::Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// POST `body` to `url` and return the answer's text.
+pub(crate) async fn post_text(url: &str, body: String) -> String {
+    reqwest::Client::new()
+        .post(url)
+        .header("Content-Type", "text/xml")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The venv's Python (TASKOTRON_TEST_PYTHON) when it can import `module`;
+/// `None` (after saying why) when the test should skip.
+pub(crate) fn python_with(module: &str) -> Option<PathBuf> {
+    let Some(python) = std::env::var_os("TASKOTRON_TEST_PYTHON").map(PathBuf::from) else {
+        assert!(
+            !required(),
+            "TASKOTRON_TEST_PYTHON is not set (scripts/test sets it to its venv's python)"
+        );
+        eprintln!("skipped: TASKOTRON_TEST_PYTHON is not set (scripts/test sets it)");
+        return None;
+    };
+    let probe = host_command(python.to_str().unwrap())
+        .args(["-c", &format!("import {module}")])
+        .output();
+    let why = match probe {
+        Ok(out) if out.status.success() => return Some(python),
+        Ok(out) => String::from_utf8_lossy(&out.stderr).into_owned(),
+        Err(err) => err.to_string(),
+    };
+    assert!(
+        !required(),
+        "{} cannot import {module}: {why}",
+        python.display()
+    );
+    eprintln!("skipped: {} cannot import {module}", python.display());
+    None
+}
+
+/// Run `tests/python/<script>` with `args` (and a HOME of its own, where
+/// clients keep tokens); it must succeed.
+pub(crate) async fn run_python_check(python: PathBuf, script: &str, args: Vec<String>) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/python")
+        .join(script);
+    let home = tempfile::tempdir().unwrap();
+    let home_path = home.path().to_owned();
+    let output = tokio::task::spawn_blocking(move || {
+        host_command(python.to_str().unwrap())
+            .arg(path)
+            .args(args)
+            .env("HOME", home_path)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
