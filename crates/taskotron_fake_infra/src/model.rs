@@ -456,7 +456,9 @@ impl Koji {
     }
 }
 
-fn parse_infra(file: &Path, text: &str) -> Result<InfraFile, ModelError> {
+/// Parse the text of an `infra.yaml` (`file` names it in errors). Never
+/// panics, whatever the text (a fuzz target checks).
+pub fn parse_infra(file: &Path, text: &str) -> Result<InfraFile, ModelError> {
     marked_yaml::from_yaml(0, text).map_err(|err| {
         let (line, column, message) = match &err {
             marked_yaml::FromYamlError::ParseYaml(load) => (0, 0, load.to_string()),

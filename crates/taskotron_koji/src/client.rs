@@ -467,14 +467,17 @@ impl KojiClient {
 }
 
 /// What a body that is not a result decodes to.
-#[derive(Debug)]
-enum Decoded {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoded {
+    /// The hub's fault.
     Fault(KojiFault),
+    /// Not an XML-RPC response: why, with the start of the body.
     Malformed(String),
 }
 
 /// Decode an XML-RPC answer: its value, or its fault, or why it is neither.
-fn decode_response(text: &str) -> Result<Json, Decoded> {
+/// Never panics, whatever the text (a fuzz target checks).
+pub fn decode_response(text: &str) -> Result<Json, Decoded> {
     // A fault first: a response without <params> could be either.
     if let Ok(fault) = FaultResponse::from_xml(text) {
         return Err(Decoded::Fault(KojiFault {

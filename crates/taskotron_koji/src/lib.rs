@@ -18,7 +18,9 @@ mod error;
 mod types;
 pub mod value;
 
-pub use client::{BuildRef, Call, KojiClient, ListBuilds, ListTagged, TagHistory};
+pub use client::{
+    BuildRef, Call, Decoded, KojiClient, ListBuilds, ListTagged, TagHistory, decode_response,
+};
 pub use download::{Check, Download, Downloader, NoProgress, PathInfo, Progress};
 pub use error::{FaultKind, KojiError, KojiFault};
 pub use taskotron_net::Retry;
