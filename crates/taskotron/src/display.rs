@@ -117,6 +117,23 @@ impl Observer for Display {
                     }
                 }
             }
+            RunEvent::Progress { action, text } => {
+                // Only a terminal shows it: logs get the action's own summary lines.
+                if let Some(bar) = self
+                    .current
+                    .lock()
+                    .unwrap_or_else(|it| it.into_inner())
+                    .as_ref()
+                {
+                    bar.set_message(format!(
+                        "[{}/{}] {} ({}): {text}",
+                        action.index,
+                        self.total.load(std::sync::atomic::Ordering::Relaxed),
+                        action.name,
+                        action.directive.name
+                    ));
+                }
+            }
             RunEvent::ActionFinished { report } => {
                 let (mark, what) = match &report.status {
                     ActionStatus::Ok => ("ok", String::new()),

@@ -46,6 +46,10 @@ enum Command {
     Migrate(cmd::migrate::Args),
     /// Serve a local Koji hub, kojipkgs tree and Bodhi over a directory of RPMs.
     FakeInfra(cmd::fake_infra::Args),
+    /// Show the package repositories a Koji tag stands for (yumrepoinfo).
+    Repos(cmd::repos::Args),
+    /// Compare two versions ([epoch:]version[-release]) as rpm does.
+    Vercmp(cmd::vercmp::Args),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +63,8 @@ fn main() -> ExitCode {
         Command::CheckFormula(args) => cmd::check_formula::main(args),
         Command::Migrate(args) => cmd::migrate::main(cli.config.as_deref(), args),
         Command::FakeInfra(args) => cmd::fake_infra::main(args),
+        Command::Repos(args) => cmd::repos::main(cli.config.as_deref(), args),
+        Command::Vercmp(args) => cmd::vercmp::main(args),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

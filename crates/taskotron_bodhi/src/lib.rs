@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha1::{Digest, Sha1};
 pub use taskotron_net::Retry;
+
+pub mod repos;
 use taskotron_net::snippet;
 
 /// The most rows Bodhi gives per page.

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 /// What can go wrong on the bus.
 ///
-/// Every variant is retryable by the [`relay`](crate::relay) except
-/// [`BusError::Invalid`], which the same message will hit again: callers
+/// Every publishing variant is retryable by the [`relay`](crate::relay)
+/// except [`BusError::Invalid`], which the same message will hit again: callers
 /// should run [`OutgoingMessage::validate`](crate::OutgoingMessage::validate)
 /// before they write a message to the outbox.
 ///
@@ -47,6 +47,26 @@ pub enum BusError {
     /// The channel or the connection is closed; connect again.
     #[error("the AMQP channel is closed")]
     Closed,
+    /// The consumer's channel or connection failed while waiting for a
+    /// delivery; connect again (unacknowledged messages come back).
+    #[error("cannot consume from the queue {queue}")]
+    Consume {
+        /// The queue.
+        queue: String,
+        /// What lapin said.
+        #[source]
+        source: lapin::Error,
+    },
+    /// Acknowledging (or refusing) a delivery failed: the channel is gone,
+    /// and the broker delivers the message again.
+    #[error("cannot acknowledge the message on {routing_key}")]
+    Ack {
+        /// The message's routing key.
+        routing_key: String,
+        /// What lapin said.
+        #[source]
+        source: lapin::Error,
+    },
     /// The message cannot be put on the wire as it is.
     #[error("message {id} cannot be published: {reason}")]
     Invalid {

@@ -1,8 +1,8 @@
 //! Taskotron's message bus: fedora-messaging over AMQP 0-9-1.
 //!
 //! This is the only crate that speaks AMQP (house style §9, enforced by the
-//! tidy tests). For now it publishes; consuming arrives with the intake issue
-//! as a `consume` module next to `publish` and `relay`.
+//! tidy tests). It publishes (Taskotron's results) and consumes (Koji's,
+//! Bodhi's and Pungi's messages).
 //!
 //! - [`OutgoingMessage`] is one message as fedora-messaging puts it on the
 //!   wire: `message_id`, topic (the routing key), headers and a JSON object
@@ -13,6 +13,15 @@
 //!   reconnecting with backoff while the broker is down, and reporting a row
 //!   as published only after its confirm. Delivery is at-least-once, so
 //!   consumers dedupe on `message_id`.
+//! - [`decode`] turns a [`WireMessage`] (routing key, `message_id`, headers,
+//!   body) into an [`IncomingMessage`]: its id, its topic without the
+//!   deployment's prefix, its schema and an [`Event`] with what the
+//!   scheduler needs, or a [`DecodeError`] that names what is wrong. The
+//!   schema header, not the topic, picks the version of a message.
+//! - [`Consumer`] declares a named queue, binds it to the topics Taskotron
+//!   consumes ([`ConsumerConfig`]) and yields each delivery decoded, as a
+//!   [`Received`] that the caller acknowledges only once it has stored what
+//!   the message caused.
 //!
 //! Architecture invariant: no URL password reaches an error message or a log
 //! line; [`redact_password`] is applied wherever a broker URL is shown.
@@ -68,16 +77,26 @@
 //! # }
 //! ```
 
+mod consume;
 mod error;
+pub mod incoming;
 mod message;
 mod publish;
 mod redact;
 mod relay;
 
+pub use consume::{Consumer, ConsumerConfig, Received};
 pub use error::BusError;
+pub use incoming::{
+    ArtifactBuild, BuildState, BuildStateChange, ComposeStatus, DecodeError, Event,
+    IncomingMessage, Repository, Request, TagChange, UpdateCompleted, UpdateEdited, UpdateInfo,
+    UpdateReady, UpdateRequested, UpdateStatus, WireMessage, WireProperties, decode, schema,
+    split_topic, topic,
+};
 pub use message::{
-    DEFAULT_SCHEMA, HEADER_PRIORITY, HEADER_SCHEMA, HEADER_SENT_AT, HEADER_SEVERITY,
-    OutgoingMessage, SEVERITY_INFO,
+    DEFAULT_SCHEMA, HEADER_PRIORITY, HEADER_RPM_PREFIX, HEADER_SCHEMA, HEADER_SCHEMA_PACKAGE,
+    HEADER_SENT_AT, HEADER_SEVERITY, HEADER_USER_PREFIX, OutgoingMessage, SEVERITY_DEBUG,
+    SEVERITY_INFO,
 };
 pub use publish::{CONFIRM_TIMEOUT, Publisher};
 pub use redact::redact_password;

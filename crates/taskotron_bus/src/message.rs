@@ -16,6 +16,13 @@ pub const HEADER_SEVERITY: &str = "fedora_messaging_severity";
 pub const HEADER_SENT_AT: &str = "sent-at";
 /// The header copying the `priority` property, present only when it is set.
 pub const HEADER_PRIORITY: &str = "priority";
+/// The header naming the Python distribution that holds the schema, with
+/// underscores, e.g. `koji_fedoramessaging_messages`.
+pub const HEADER_SCHEMA_PACKAGE: &str = "fedora_messaging_schema_package";
+/// The start of the filter headers naming a user (`fedora_messaging_user_<name>`).
+pub const HEADER_USER_PREFIX: &str = "fedora_messaging_user_";
+/// The start of the filter headers naming a package (`fedora_messaging_rpm_<name>`).
+pub const HEADER_RPM_PREFIX: &str = "fedora_messaging_rpm_";
 
 /// The schema of fedora-messaging's base `Message` class.
 ///
@@ -23,6 +30,9 @@ pub const HEADER_PRIORITY: &str = "priority";
 /// messages carry this schema name; it is also the default when none is given.
 pub const DEFAULT_SCHEMA: &str = "base.message";
 
+/// fedora-messaging's DEBUG severity (Koji's tag messages, Bodhi's "ready
+/// for testing").
+pub const SEVERITY_DEBUG: i64 = 10;
 /// fedora-messaging's INFO severity, the default of its base class.
 pub const SEVERITY_INFO: i64 = 20;
 
@@ -104,6 +114,54 @@ impl OutgoingMessage {
         self.priority = Some(priority);
         self.headers
             .insert(HEADER_PRIORITY.to_owned(), Value::from(priority));
+        self
+    }
+
+    /// Sets the `fedora_messaging_severity` header (10, 20, 30 or 40).
+    #[must_use]
+    pub fn with_severity(mut self, severity: i64) -> OutgoingMessage {
+        self.headers
+            .insert(HEADER_SEVERITY.to_owned(), Value::from(severity));
+        self
+    }
+
+    /// Sets the `fedora_messaging_schema_package` header.
+    #[must_use]
+    pub fn with_schema_package(mut self, package: &str) -> OutgoingMessage {
+        self.headers
+            .insert(HEADER_SCHEMA_PACKAGE.to_owned(), Value::from(package));
+        self
+    }
+
+    /// Adds a `fedora_messaging_user_<name>: true` filter header per user,
+    /// as fedora-messaging does for a message's `usernames`.
+    #[must_use]
+    pub fn with_users<S: AsRef<str>>(
+        mut self,
+        users: impl IntoIterator<Item = S>,
+    ) -> OutgoingMessage {
+        for user in users {
+            self.headers.insert(
+                format!("{HEADER_USER_PREFIX}{}", user.as_ref()),
+                Value::Bool(true),
+            );
+        }
+        self
+    }
+
+    /// Adds a `fedora_messaging_rpm_<name>: true` filter header per package,
+    /// as fedora-messaging does for a message's `packages`.
+    #[must_use]
+    pub fn with_packages<S: AsRef<str>>(
+        mut self,
+        packages: impl IntoIterator<Item = S>,
+    ) -> OutgoingMessage {
+        for package in packages {
+            self.headers.insert(
+                format!("{HEADER_RPM_PREFIX}{}", package.as_ref()),
+                Value::Bool(true),
+            );
+        }
         self
     }
 
@@ -255,6 +313,33 @@ mod tests {
         let msg = OutgoingMessage::fedora("", "t", "", json!({}), now()).with_priority(2);
         assert_eq!(msg.priority, Some(2));
         assert_eq!(msg.headers[HEADER_PRIORITY], json!(2));
+    }
+
+    #[test]
+    fn severity_package_and_filter_headers() {
+        let msg = OutgoingMessage::fedora(
+            "",
+            "buildsys.tag",
+            "koji_fedoramessaging.tag.TagV1",
+            json!({}),
+            now(),
+        )
+        .with_severity(SEVERITY_DEBUG)
+        .with_schema_package("koji_fedoramessaging_messages")
+        .with_users(["bodhi", "alice"])
+        .with_packages(vec!["tk-hello".to_owned()]);
+        assert_eq!(
+            serde_json::to_value(&msg.headers).unwrap(),
+            json!({
+                "fedora_messaging_rpm_tk-hello": true,
+                "fedora_messaging_schema": "koji_fedoramessaging.tag.TagV1",
+                "fedora_messaging_schema_package": "koji_fedoramessaging_messages",
+                "fedora_messaging_severity": 10,
+                "fedora_messaging_user_alice": true,
+                "fedora_messaging_user_bodhi": true,
+                "sent-at": "2026-11-03T12:34:56+00:00",
+            })
+        );
     }
 
     #[test]

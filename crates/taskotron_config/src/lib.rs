@@ -52,6 +52,163 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// The `[amqp]` table.
     pub amqp: AmqpConfig,
+    /// The `[koji]` table.
+    pub koji: KojiConfig,
+    /// The `[bodhi]` table.
+    pub bodhi: BodhiConfig,
+    /// The `[distgit]` table.
+    pub distgit: DistgitConfig,
+    /// The `[repos]` table.
+    pub repos: ReposConfig,
+}
+
+/// `[koji]`: the Koji hub and file tree the `koji` and `bodhi` directives read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct KojiConfig {
+    /// `hub-url`: the XML-RPC hub. Default Fedora's,
+    /// `https://koji.fedoraproject.org/kojihub`.
+    pub hub_url: String,
+    /// `pkgs-url`: the top of the kojipkgs file tree (koji's `topurl`).
+    /// Default `https://kojipkgs.fedoraproject.org`.
+    pub pkgs_url: String,
+    /// `cache-dir`: where downloaded files are kept, shared by every job.
+    /// Default `<server.data-dir>/cache/koji`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_dir: Option<PathBuf>,
+    /// `downloads`: how many files are downloaded at once. Default 4.
+    pub downloads: usize,
+}
+
+impl Default for KojiConfig {
+    fn default() -> Self {
+        KojiConfig {
+            hub_url: "https://koji.fedoraproject.org/kojihub".to_owned(),
+            pkgs_url: "https://kojipkgs.fedoraproject.org".to_owned(),
+            cache_dir: None,
+            downloads: 4,
+        }
+    }
+}
+
+impl KojiConfig {
+    /// The download cache: `cache-dir`, or `cache/koji` in the data directory.
+    pub fn effective_cache_dir(&self, data_dir: &Path) -> PathBuf {
+        self.cache_dir
+            .clone()
+            .unwrap_or_else(|| data_dir.join("cache").join("koji"))
+    }
+}
+
+/// `[bodhi]`: the Bodhi the `bodhi` directive and the repository mapping read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct BodhiConfig {
+    /// `url`: Bodhi's base URL. Default `https://bodhi.fedoraproject.org/`.
+    pub url: String,
+}
+
+impl Default for BodhiConfig {
+    fn default() -> Self {
+        BodhiConfig {
+            url: "https://bodhi.fedoraproject.org/".to_owned(),
+        }
+    }
+}
+
+/// `[distgit]`: where the `distgit` directive fetches files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct DistgitConfig {
+    /// `url`: the dist-git web front end; a file is fetched from
+    /// `URL/<namespace>/<package>/raw/<gitref>/f/<path>`. Default
+    /// `https://src.fedoraproject.org`.
+    pub url: String,
+}
+
+impl Default for DistgitConfig {
+    fn default() -> Self {
+        DistgitConfig {
+            url: "https://src.fedoraproject.org".to_owned(),
+        }
+    }
+}
+
+/// `[repos]`: the package repositories a Koji tag stands for (what
+/// yumrepoinfo.conf listed), derived from Bodhi's releases with these URL
+/// templates; `[repos.tags.<tag>]` entries override the derivation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct ReposConfig {
+    /// `release`: a released version's tree. Placeholders: `{arch}`,
+    /// `{version}`, `{branch}`, `{tag}`, `{release}`, `{devel}`.
+    pub release: String,
+    /// `development`: the tree of a release still in development (branched or
+    /// rawhide; `{devel}` is `rawhide` or the version).
+    pub development: String,
+    /// `updates`: the stable updates.
+    pub updates: String,
+    /// `updates-testing`: the updates in testing.
+    pub updates_testing: String,
+    /// `tags`: explicit repositories for tags, by tag name.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tags: std::collections::BTreeMap<String, TagRepoConfig>,
+}
+
+/// `[repos.tags.<tag>]`: one tag's repository, given by hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TagRepoConfig {
+    /// `url`: its URL template (`{arch}` and `{tag}` are filled in).
+    pub url: String,
+    /// `parent`: the tag whose repositories lie under this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+}
+
+impl Default for ReposConfig {
+    fn default() -> Self {
+        let base = "https://dl.fedoraproject.org/pub/fedora/linux";
+        ReposConfig {
+            release: format!("{base}/releases/{{version}}/Everything/{{arch}}/os/"),
+            development: format!("{base}/development/{{devel}}/Everything/{{arch}}/os/"),
+            updates: format!("{base}/updates/{{version}}/Everything/{{arch}}/"),
+            updates_testing: format!("{base}/updates/testing/{{version}}/Everything/{{arch}}/"),
+            tags: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+/// Placeholders a `[repos]` template may use.
+const REPO_PLACEHOLDERS: [&str; 6] = ["arch", "version", "branch", "tag", "release", "devel"];
+
+/// Why a URL template is not acceptable, if it is not.
+fn check_repo_template(template: &str, allowed: &[&str]) -> Option<String> {
+    if !is_http_url(template) {
+        return Some(format!(
+            "must be an http:// or https:// URL, got {template:?}"
+        ));
+    }
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('}') else {
+            return Some(format!("{template:?}: a `{{` is not closed"));
+        };
+        let name = &after[..end];
+        if !allowed.contains(&name) {
+            return Some(format!(
+                "{template:?}: unknown placeholder `{{{name}}}` (use {})",
+                allowed
+                    .iter()
+                    .map(|it| format!("{{{it}}}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        rest = &after[end + 1..];
+    }
+    None
 }
 
 /// Env var holding the database URL (it may carry a password); it takes
@@ -557,6 +714,52 @@ impl Config {
         if self.amqp.exchange.is_empty() {
             return Err(invalid("amqp.exchange", "must not be empty".to_owned()));
         }
+        for (key, value) in [
+            ("koji.hub-url", &self.koji.hub_url),
+            ("koji.pkgs-url", &self.koji.pkgs_url),
+            ("bodhi.url", &self.bodhi.url),
+            ("distgit.url", &self.distgit.url),
+        ] {
+            if !is_http_url(value) {
+                return Err(invalid(
+                    key,
+                    format!("must be an http:// or https:// URL, got {value:?}"),
+                ));
+            }
+        }
+        if self.koji.downloads == 0 {
+            return Err(invalid("koji.downloads", "must be at least 1".to_owned()));
+        }
+        if self
+            .koji
+            .cache_dir
+            .as_ref()
+            .is_some_and(|it| it.as_os_str().is_empty())
+        {
+            return Err(invalid("koji.cache-dir", "must not be empty".to_owned()));
+        }
+        let repos = &self.repos;
+        for (key, value) in [
+            ("repos.release", &repos.release),
+            ("repos.development", &repos.development),
+            ("repos.updates", &repos.updates),
+            ("repos.updates-testing", &repos.updates_testing),
+        ] {
+            if let Some(why) = check_repo_template(value, &REPO_PLACEHOLDERS) {
+                return Err(invalid(key, why));
+            }
+        }
+        for (tag, entry) in &repos.tags {
+            if let Some(why) = check_repo_template(&entry.url, &["arch", "tag"]) {
+                return Err(invalid(&format!("repos.tags.{tag}.url"), why));
+            }
+            if entry.parent.as_deref() == Some(tag.as_str()) {
+                return Err(invalid(
+                    &format!("repos.tags.{tag}.parent"),
+                    "a tag cannot be its own parent".to_owned(),
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -820,6 +1023,34 @@ mod tests {
         check("[resultsdb]\nartifacts-base-url = \"http://h/a\"", |c| {
             c.resultsdb.artifacts_base_url = Some("http://h/a".into());
         });
+        check(
+            "[koji]\nhub-url = \"http://127.0.0.1:8091/kojihub\"\npkgs-url = \"http://127.0.0.1:8091/kojipkgs\"\ncache-dir = \"/var/cache/tk\"\ndownloads = 8\n[bodhi]\nurl = \"http://127.0.0.1:8091/bodhi/\"\n[distgit]\nurl = \"http://127.0.0.1:8091/distgit\"",
+            |c| {
+                c.koji.hub_url = "http://127.0.0.1:8091/kojihub".into();
+                c.koji.pkgs_url = "http://127.0.0.1:8091/kojipkgs".into();
+                c.koji.cache_dir = Some("/var/cache/tk".into());
+                c.koji.downloads = 8;
+                c.bodhi.url = "http://127.0.0.1:8091/bodhi/".into();
+                c.distgit.url = "http://127.0.0.1:8091/distgit".into();
+            },
+        );
+        check(
+            "[repos]\nupdates = \"http://m/u/{version}/{arch}/\"\n[repos.tags.side-1]\nurl = \"http://k/repos/{tag}/latest/{arch}/\"\nparent = \"f44-updates\"\n",
+            |c| {
+                c.repos.updates = "http://m/u/{version}/{arch}/".into();
+                c.repos.tags.insert(
+                    "side-1".into(),
+                    TagRepoConfig {
+                        url: "http://k/repos/{tag}/latest/{arch}/".into(),
+                        parent: Some("f44-updates".into()),
+                    },
+                );
+            },
+        );
+        assert_eq!(
+            Config::default().koji.effective_cache_dir(Path::new("/d")),
+            PathBuf::from("/d/cache/koji")
+        );
         // Dotted keys and inline tables are plain TOML and work too.
         check(
             "runner.keep-workdir = true\nserver = { data-dir = \"d\" }",
@@ -924,6 +1155,30 @@ mod tests {
         );
         check_err("[resultsdb]\nurl = \"http://\"\n", &["key `resultsdb.url`"]);
         check_err(
+            "[koji]\nhub-url = \"koji.example\"\n",
+            &["line 2, column 1: key `koji.hub-url`", "http://"],
+        );
+        check_err(
+            "[koji]\ndownloads = 0\n",
+            &["key `koji.downloads`", "at least 1"],
+        );
+        check_err(
+            "[repos]\nupdates = \"http://m/{version}/{arc}/\"\n",
+            &[
+                "key `repos.updates`",
+                "unknown placeholder `{arc}`",
+                "{devel}",
+            ],
+        );
+        check_err(
+            "[repos.tags.x]\nurl = \"http://m/{version}/\"\n",
+            &["key `repos.tags.x.url`", "unknown placeholder `{version}`"],
+        );
+        check_err(
+            "[repos.tags.x]\nurl = \"http://m/{arch}/\"\nparent = \"x\"\n",
+            &["key `repos.tags.x.parent`", "its own parent"],
+        );
+        check_err(
             "[resultsdb]\nurl = \"127.0.0.1:8080\"\n",
             &["key `resultsdb.url`"],
         );
@@ -990,7 +1245,16 @@ mod tests {
              [resultsdb]\n\n\
              [api]\nadditional-outcomes = [\"ABORTED\", \"CRASHED\", \"QUEUED\", \"RUNNING\", \"ERROR\"]\n\
              max-body-bytes = 1048576\n\n[database]\n\n\
-             [amqp]\nexchange = \"amq.topic\"\ntopic-prefix = \"org.taskotron\"\n"
+             [amqp]\nexchange = \"amq.topic\"\ntopic-prefix = \"org.taskotron\"\n\n\
+             [koji]\nhub-url = \"https://koji.fedoraproject.org/kojihub\"\n\
+             pkgs-url = \"https://kojipkgs.fedoraproject.org\"\ndownloads = 4\n\n\
+             [bodhi]\nurl = \"https://bodhi.fedoraproject.org/\"\n\n\
+             [distgit]\nurl = \"https://src.fedoraproject.org\"\n\n\
+             [repos]\n\
+             release = \"https://dl.fedoraproject.org/pub/fedora/linux/releases/{version}/Everything/{arch}/os/\"\n\
+             development = \"https://dl.fedoraproject.org/pub/fedora/linux/development/{devel}/Everything/{arch}/os/\"\n\
+             updates = \"https://dl.fedoraproject.org/pub/fedora/linux/updates/{version}/Everything/{arch}/\"\n\
+             updates-testing = \"https://dl.fedoraproject.org/pub/fedora/linux/updates/testing/{version}/Everything/{arch}/\"\n"
         );
         check(
             "[runner]\ntask-timeout = \"1h 30m 5s\"\n[resultsdb]\nurl = \"http://r/api\"\ntoken-file = \"t\"\n",

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use taskotron_config::{
-    AmqpConfig, ApiConfig, Config, ConfigError, DatabaseConfig, ResultsdbConfig, RunnerConfig,
-    SandboxKind, ServerConfig,
+    AmqpConfig, ApiConfig, BodhiConfig, Config, ConfigError, DatabaseConfig, DistgitConfig,
+    KojiConfig, ReposConfig, ResultsdbConfig, RunnerConfig, SandboxKind, ServerConfig,
+    TagRepoConfig,
 };
 
 /// Each bad fixture with the fragments its error message must contain (besides
@@ -101,6 +102,32 @@ fn expected_good() -> Config {
             url: Some("amqps://rabbitmq.example.org/%2f".into()),
             exchange: "amq.direct".into(),
             topic_prefix: "org.fedoraproject.prod".into(),
+        },
+        koji: KojiConfig {
+            hub_url: "https://koji.example.org/kojihub".into(),
+            pkgs_url: "https://kojipkgs.example.org".into(),
+            cache_dir: Some("/var/cache/taskotron/koji".into()),
+            downloads: 2,
+        },
+        bodhi: BodhiConfig {
+            url: "https://bodhi.example.org/".into(),
+        },
+        distgit: DistgitConfig {
+            url: "https://src.example.org".into(),
+        },
+        repos: ReposConfig {
+            release: "https://mirror.example.org/releases/{version}/{arch}/".into(),
+            development: "https://mirror.example.org/development/{devel}/{arch}/".into(),
+            updates: "https://mirror.example.org/updates/{version}/{arch}/".into(),
+            updates_testing: "https://mirror.example.org/updates/testing/{version}/{arch}/".into(),
+            tags: [(
+                "f44-build-side-1".to_owned(),
+                TagRepoConfig {
+                    url: "https://kojipkgs.example.org/repos/{tag}/latest/{arch}/".into(),
+                    parent: Some("f44-updates".into()),
+                },
+            )]
+            .into(),
         },
     }
 }

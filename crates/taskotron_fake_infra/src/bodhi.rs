@@ -11,7 +11,7 @@ use serde_json::{Value as Json, json};
 use crate::model::ModelError;
 
 /// `bodhi:` in `infra.yaml`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BodhiSpec {
     /// Releases.
@@ -24,7 +24,7 @@ pub struct BodhiSpec {
 
 /// A release; everything but the name has Fedora's defaults (`F44` makes
 /// branch `f44`, tags `f44`, `f44-updates`, `f44-updates-testing`, …).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseSpec {
     pub name: String,
@@ -43,7 +43,7 @@ pub struct ReleaseSpec {
 }
 
 /// An update.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSpec {
     /// Default: `<id_prefix>-<year>-<10 hex digits>`, made up.
@@ -82,6 +82,22 @@ pub struct UpdateEdit {
     pub status: Option<String>,
     #[serde(default)]
     pub request: Option<Option<String>>,
+    /// Who edits it (for the messages); default: its submitter.
+    #[serde(default)]
+    pub agent: Option<String>,
+}
+
+/// What an update is now, for the messages an edit makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateState {
+    /// Its builds' NVRs.
+    pub builds: Vec<String>,
+    /// Its status.
+    pub status: String,
+    /// Its request.
+    pub request: Option<String>,
+    /// Who submitted it.
+    pub user: String,
 }
 
 #[derive(Debug, Clone)]
@@ -148,6 +164,44 @@ impl Bodhi {
             bodhi.add_update(update)?;
         }
         Ok(bodhi)
+    }
+
+    /// Add a release unless one of that name exists; whether it was added.
+    pub fn add_release_if_new(&mut self, spec: &ReleaseSpec) -> Result<bool, ModelError> {
+        if self.release(&spec.name).is_some() {
+            return Ok(false);
+        }
+        self.add_release(spec).map(|()| true)
+    }
+
+    /// Whether an update with this alias exists.
+    #[must_use]
+    pub fn has_update(&self, alias: &str) -> bool {
+        self.updates.iter().any(|it| it.alias == alias)
+    }
+
+    /// What the update `alias` is now.
+    #[must_use]
+    pub fn update_state(&self, alias: &str) -> Option<UpdateState> {
+        self.updates
+            .iter()
+            .find(|it| it.alias == alias)
+            .map(|it| UpdateState {
+                builds: it.builds.clone(),
+                status: it.status.clone(),
+                request: it.request.clone(),
+                user: it.user.clone(),
+            })
+    }
+
+    /// The update `alias` as Bodhi's messages carry it: the whole JSON of
+    /// the REST API, its URL under `base`.
+    #[must_use]
+    pub fn update_message_json(&self, alias: &str, base: &str) -> Option<Json> {
+        self.updates
+            .iter()
+            .find(|it| it.alias == alias)
+            .map(|it| self.update_json(it, base))
     }
 
     fn add_release(&mut self, spec: &ReleaseSpec) -> Result<(), ModelError> {

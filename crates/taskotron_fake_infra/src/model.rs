@@ -48,7 +48,7 @@ pub enum ModelError {
 }
 
 /// `infra.yaml`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InfraFile {
     /// The Koji side.
@@ -62,15 +62,24 @@ pub struct InfraFile {
 /// Read `dir`'s `infra.yaml` (an empty description when there is none).
 pub fn read_infra(dir: &Path) -> Result<InfraFile, ModelError> {
     let file = dir.join(INFRA_FILE);
+    match read_infra_text(dir)? {
+        Some(text) => parse_infra(&file, &text),
+        None => Ok(InfraFile::default()),
+    }
+}
+
+/// The text of `dir`'s `infra.yaml`, `None` when there is none.
+pub fn read_infra_text(dir: &Path) -> Result<Option<String>, ModelError> {
+    let file = dir.join(INFRA_FILE);
     match std::fs::read_to_string(&file) {
-        Ok(text) => parse_infra(&file, &text),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(InfraFile::default()),
+        Ok(text) => Ok(Some(text)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(ModelError::Io { path: file, source }),
     }
 }
 
 /// Koji's tags and builds.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KojiSpec {
     /// Tags (a tag a build names is created anyway).
@@ -82,7 +91,7 @@ pub struct KojiSpec {
 }
 
 /// One build.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BuildSpec {
     /// `name-version-release`.
@@ -276,17 +285,7 @@ impl Koji {
         }
         let state = match &spec.state {
             None => 1,
-            Some(state) => STATES
-                .iter()
-                .position(|it| it == state)
-                .and_then(|it| i64::try_from(it).ok())
-                .ok_or_else(|| {
-                    ModelError::Invalid(format!(
-                        "build {}: state {state:?} is not one of {}",
-                        spec.nvr,
-                        STATES.join(", ")
-                    ))
-                })?,
+            Some(state) => parse_state(&spec.nvr, state)?,
         };
         let completed = match &spec.completed {
             None => now(),
@@ -332,6 +331,31 @@ impl Koji {
             self.tag(id, tag, &owner, completed)?;
         }
         Ok(id)
+    }
+
+    /// Change a build's state (`building`, `complete`, …); its old and new
+    /// state numbers, or `None` when it is in that state already. A build
+    /// that becomes complete gets its completion time now.
+    pub fn set_state(
+        &mut self,
+        build_id: i64,
+        state: &str,
+    ) -> Result<Option<(i64, i64)>, ModelError> {
+        let build = self
+            .builds
+            .iter_mut()
+            .find(|it| it.id == build_id)
+            .ok_or_else(|| ModelError::Invalid(format!("no build {build_id}")))?;
+        let new = parse_state(&build.nvr(), state)?;
+        let old = build.state;
+        if old == new {
+            return Ok(None);
+        }
+        build.state = new;
+        if new == 1 {
+            build.completion_ts = Some(now());
+        }
+        Ok(Some((old, new)))
     }
 
     /// Tag a build (no change when it is in the tag already).
@@ -389,12 +413,28 @@ impl Koji {
     /// goes to the build of its source RPM, made (complete, untagged) when
     /// `infra.yaml` did not name it.
     pub fn scan_rpms(&mut self) -> Result<Vec<i64>, ModelError> {
+        self.scan_rpms_where(|_| true)
+    }
+
+    /// The RPM files under the directory not read yet, sorted.
+    pub fn unread_rpm_files(&self) -> Result<Vec<PathBuf>, ModelError> {
         let mut files = Vec::new();
         collect_rpms(&self.dir, &mut files)?;
+        files.retain(|it| !self.seen_files.contains(it));
         files.sort();
+        Ok(files)
+    }
+
+    /// [`Koji::scan_rpms`], for the files `ready` accepts only (the
+    /// directory watcher leaves out files still being written).
+    pub fn scan_rpms_where(
+        &mut self,
+        ready: impl Fn(&Path) -> bool,
+    ) -> Result<Vec<i64>, ModelError> {
+        let files = self.unread_rpm_files()?;
         let mut added = Vec::new();
         for path in files {
-            if self.seen_files.contains(&path) {
+            if !ready(&path) {
                 continue;
             }
             let rpm = read_rpm(&path)?;
@@ -454,6 +494,20 @@ impl Koji {
             .find(|(_, it)| **it == id)
             .map(|(name, _)| name.as_str())
     }
+}
+
+/// Koji's number for a state name.
+fn parse_state(nvr: &str, state: &str) -> Result<i64, ModelError> {
+    STATES
+        .iter()
+        .position(|it| *it == state)
+        .and_then(|it| i64::try_from(it).ok())
+        .ok_or_else(|| {
+            ModelError::Invalid(format!(
+                "build {nvr}: state {state:?} is not one of {}",
+                STATES.join(", ")
+            ))
+        })
 }
 
 /// Parse the text of an `infra.yaml` (`file` names it in errors). Never
@@ -638,5 +692,31 @@ mod tests {
         .unwrap();
         let err = Koji::load(tmp.path()).unwrap_err().to_string();
         assert!(err.contains("state \"done\""), "{err}");
+    }
+
+    #[test]
+    fn states_change() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut koji = Koji::load(tmp.path()).unwrap();
+        let id = koji
+            .add_build(&BuildSpec {
+                nvr: "foo-1-1".to_owned(),
+                epoch: None,
+                owner: None,
+                state: Some("building".to_owned()),
+                completed: None,
+                task_id: None,
+                tags: Vec::new(),
+                volume: None,
+                source: None,
+            })
+            .unwrap();
+        assert_eq!(koji.build(id).unwrap().completion_ts, None);
+        assert_eq!(koji.set_state(id, "complete").unwrap(), Some((0, 1)));
+        assert!(koji.build(id).unwrap().completion_ts.is_some());
+        assert_eq!(koji.set_state(id, "complete").unwrap(), None);
+        let err = koji.set_state(id, "done").unwrap_err().to_string();
+        assert!(err.contains("foo-1-1: state \"done\""), "{err}");
+        assert!(koji.set_state(id + 1, "failed").is_err());
     }
 }

@@ -452,6 +452,31 @@ impl KojiClient {
         self.call_as(&call).await
     }
 
+    /// `listRPMs(buildID=…)` for several builds, through `multiCall` in
+    /// batches of 500: each build's RPMs, in order; a fault fails the whole.
+    pub async fn list_rpms_of(&self, build_ids: &[i64]) -> Result<Vec<Vec<Rpm>>, KojiError> {
+        let mut all = Vec::with_capacity(build_ids.len());
+        for chunk in build_ids.chunks(500) {
+            let calls: Vec<Call> = chunk
+                .iter()
+                .map(|id| Call::new("listRPMs").kwarg("buildID", *id))
+                .collect();
+            for answer in self.multicall(&calls).await? {
+                match answer {
+                    Ok(value) => all.push(self.decode("listRPMs", value)?),
+                    Err(fault) => {
+                        return Err(KojiError::Fault {
+                            url: self.url.clone(),
+                            method: "listRPMs".to_owned(),
+                            fault,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(all)
+    }
+
     /// `getTaskInfo(task_id, request=…)`: a task, or `None` when there is none.
     pub async fn get_task_info(
         &self,

@@ -111,6 +111,14 @@ impl ActionSink<'_> {
         let text = format!("[taskotron] {line}\n");
         self.output(Stream::Stderr, text.as_bytes());
     }
+
+    /// Tell the observer how far the action got (not written to the logs).
+    pub(crate) fn progress(&self, text: &str) {
+        self.observer.event(RunEvent::Progress {
+            action: self.action,
+            text,
+        });
+    }
 }
 
 impl OutputSink for ActionSink<'_> {

@@ -105,6 +105,46 @@ pub struct RunConfig {
     pub secret_env: Vec<String>,
     /// Files that hold secrets: hidden inside the sandbox, and never read by a directive.
     pub secret_files: Vec<PathBuf>,
+    /// Where the `koji`, `bodhi`, `distgit` and `yumrepoinfo` directives read.
+    pub sources: Sources,
+}
+
+/// The services the `koji`, `bodhi`, `distgit` and `yumrepoinfo` directives
+/// read, and where downloads are cached.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    /// The Koji hub (XML-RPC).
+    pub koji_hub: String,
+    /// The top of the kojipkgs tree.
+    pub kojipkgs: String,
+    /// Bodhi's base URL.
+    pub bodhi: String,
+    /// The dist-git web front end.
+    pub distgit: String,
+    /// The download cache shared by jobs.
+    pub cache_dir: PathBuf,
+    /// Downloads at once.
+    pub downloads: usize,
+    /// The repository URL templates of the tag → repositories mapping.
+    pub repo_templates: taskotron_bodhi::repos::RepoTemplates,
+    /// Tags whose repositories are given by hand.
+    pub repo_overrides: BTreeMap<String, taskotron_bodhi::repos::TagOverride>,
+}
+
+impl Sources {
+    /// Fedora's services, caching under `cache_dir`.
+    pub fn fedora(cache_dir: PathBuf) -> Sources {
+        Sources {
+            koji_hub: "https://koji.fedoraproject.org/kojihub".to_owned(),
+            kojipkgs: "https://kojipkgs.fedoraproject.org".to_owned(),
+            bodhi: "https://bodhi.fedoraproject.org/".to_owned(),
+            distgit: "https://src.fedoraproject.org".to_owned(),
+            cache_dir,
+            downloads: 4,
+            repo_templates: taskotron_bodhi::repos::RepoTemplates::default(),
+            repo_overrides: BTreeMap::new(),
+        }
+    }
 }
 
 /// One run of one task.
@@ -150,6 +190,13 @@ pub enum RunEvent<'a> {
         stream: Stream,
         /// The bytes.
         bytes: &'a [u8],
+    },
+    /// A long action tells how far it got (downloads: files and bytes).
+    Progress {
+        /// The action.
+        action: &'a Action,
+        /// What it is doing, in a few words.
+        text: &'a str,
     },
     /// An action ended.
     ActionFinished {
@@ -328,10 +375,14 @@ pub async fn preflight(job: &Job, config: &RunConfig) -> Result<Sandbox, Preflig
             });
         }
     }
-    for (what, dir) in [
+    let mut dirs = vec![
         ("artifacts directory", &job.artifacts_dir),
         ("work directory", &job.work_dir),
-    ] {
+    ];
+    if uses("koji") || uses("bodhi") {
+        dirs.push(("download cache", &config.sources.cache_dir));
+    }
+    for (what, dir) in dirs {
         check_writable(dir).map_err(|source| PreflightError::NotWritable {
             what,
             path: dir.clone(),
@@ -452,6 +503,7 @@ pub async fn run(
         exit_code: None,
         cancel: cancel.clone(),
         http: reqwest::Client::new(),
+        repo_map: None,
     };
     let mut reports = Vec::new();
     let mut status = None;

@@ -99,6 +99,37 @@ const fn opt(name: &'static str, ty: ParamType) -> ParamSpec {
     }
 }
 
+/// "When `param` is `value`, the parameters `needs` must be given."
+#[derive(Debug, Clone, Copy)]
+pub struct NeedsWhen {
+    /// The deciding parameter.
+    pub param: &'static str,
+    /// Its value.
+    pub value: &'static str,
+    /// What it then needs.
+    pub needs: &'static [&'static str],
+}
+
+/// What a [`NeedsWhen`] rule finds missing from a mapping of parameters, if
+/// anything: the deciding parameter's value and the missing parameter.
+pub fn missing_needs(
+    rules: &[NeedsWhen],
+    value_of: impl Fn(&str) -> Option<String>,
+    given: impl Fn(&str) -> bool,
+) -> Vec<(&NeedsWhen, &'static str)> {
+    let mut missing = Vec::new();
+    for rule in rules {
+        if value_of(rule.param).as_deref() == Some(rule.value) {
+            for need in rule.needs {
+                if !given(need) {
+                    missing.push((rule, *need));
+                }
+            }
+        }
+    }
+    missing
+}
+
 /// The shape of a directive's value in an action.
 #[derive(Debug, Clone, Copy)]
 pub enum Shape {
@@ -110,6 +141,8 @@ pub enum Shape {
         extra_kwargs: bool,
         /// Groups of which exactly one parameter must be given.
         exactly_one_of: &'static [&'static [&'static str]],
+        /// Parameters needed when another parameter has a given value.
+        needs_when: &'static [NeedsWhen],
     },
     /// A command or a list of commands.
     Commands,
@@ -149,6 +182,7 @@ pub static DIRECTIVES: &[DirectiveSpec] = &[
             ],
             extra_kwargs: true,
             exactly_one_of: &[],
+            needs_when: &[],
         },
     },
     DirectiveSpec {
@@ -161,6 +195,7 @@ pub static DIRECTIVES: &[DirectiveSpec] = &[
             ],
             extra_kwargs: false,
             exactly_one_of: &[&["result_last", "result_worst"]],
+            needs_when: &[],
         },
     },
     DirectiveSpec {
@@ -173,6 +208,7 @@ pub static DIRECTIVES: &[DirectiveSpec] = &[
             ],
             extra_kwargs: false,
             exactly_one_of: &[&["results", "file"]],
+            needs_when: &[],
         },
     },
     DirectiveSpec {
@@ -188,6 +224,7 @@ pub static DIRECTIVES: &[DirectiveSpec] = &[
             ],
             extra_kwargs: false,
             exactly_one_of: &[],
+            needs_when: &[],
         },
     },
     DirectiveSpec {
@@ -203,6 +240,7 @@ pub static DIRECTIVES: &[DirectiveSpec] = &[
             ],
             extra_kwargs: false,
             exactly_one_of: &[&["results", "file"]],
+            needs_when: &[],
         },
     },
     DirectiveSpec {
@@ -212,6 +250,7 @@ pub static DIRECTIVES: &[DirectiveSpec] = &[
             params: &[req("repodir", ParamType::String)],
             extra_kwargs: false,
             exactly_one_of: &[],
+            needs_when: &[],
         },
     },
     DirectiveSpec {
@@ -224,6 +263,98 @@ pub static DIRECTIVES: &[DirectiveSpec] = &[
             ],
             extra_kwargs: false,
             exactly_one_of: &[],
+            needs_when: &[],
+        },
+    },
+    DirectiveSpec {
+        name: "koji",
+        summary: "download the RPMs (and build logs) of a Koji build, of a tag's latest builds, or of a package's latest stable build",
+        shape: Shape::Params {
+            params: &[
+                req(
+                    "action",
+                    ParamType::OneOf(&["download", "download_tag", "download_latest_stable"]),
+                ),
+                opt("koji_build", ParamType::String),
+                opt("koji_tag", ParamType::String),
+                opt("arch", ParamType::StringOrList),
+                opt("arch_exclude", ParamType::StringOrList),
+                opt("src", ParamType::Bool),
+                opt("debuginfo", ParamType::Bool),
+                opt("build_log", ParamType::Bool),
+                opt("target_dir", ParamType::String),
+            ],
+            extra_kwargs: false,
+            exactly_one_of: &[],
+            needs_when: &[
+                NeedsWhen {
+                    param: "action",
+                    value: "download",
+                    needs: &["koji_build"],
+                },
+                NeedsWhen {
+                    param: "action",
+                    value: "download_latest_stable",
+                    needs: &["koji_build"],
+                },
+                NeedsWhen {
+                    param: "action",
+                    value: "download_tag",
+                    needs: &["koji_tag"],
+                },
+            ],
+        },
+    },
+    DirectiveSpec {
+        name: "bodhi",
+        summary: "download the RPMs of every build of a Bodhi update",
+        shape: Shape::Params {
+            params: &[
+                req("action", ParamType::OneOf(&["download"])),
+                req("update_id", ParamType::String),
+                opt("arch", ParamType::StringOrList),
+                opt("arch_exclude", ParamType::StringOrList),
+                opt("src", ParamType::Bool),
+                opt("debuginfo", ParamType::Bool),
+                opt("build_log", ParamType::Bool),
+                opt("target_dir", ParamType::String),
+            ],
+            extra_kwargs: false,
+            exactly_one_of: &[],
+            needs_when: &[],
+        },
+    },
+    DirectiveSpec {
+        name: "distgit",
+        summary: "download files of a package's dist-git repository at a branch or commit",
+        shape: Shape::Params {
+            params: &[
+                opt("package", ParamType::String),
+                opt("nvr", ParamType::String),
+                opt("gitref", ParamType::String),
+                opt("namespace", ParamType::String),
+                req("path", ParamType::StringOrList),
+                opt("localpath", ParamType::StringOrList),
+                opt("target_dir", ParamType::String),
+                opt("baseurl", ParamType::String),
+                opt("ignore_missing", ParamType::Bool),
+            ],
+            extra_kwargs: false,
+            exactly_one_of: &[&["package", "nvr"]],
+            needs_when: &[],
+        },
+    },
+    DirectiveSpec {
+        name: "yumrepoinfo",
+        summary: "the package repositories a Koji tag stands for, as a mapping of tag to URL per arch",
+        shape: Shape::Params {
+            params: &[
+                req("koji_tag", ParamType::String),
+                opt("arch", ParamType::StringOrList),
+            ],
+            extra_kwargs: false,
+            exactly_one_of: &[],
+            needs_when: &[],
         },
     },
 ];
@@ -248,7 +379,11 @@ pub fn names() -> String {
 pub fn check_params(spec: &DirectiveSpec, params: &Json) -> Result<(), String> {
     match spec.shape {
         Shape::Commands => ParamType::StringOrList.check(params),
-        Shape::Params { params: known, .. } => {
+        Shape::Params {
+            params: known,
+            needs_when,
+            ..
+        } => {
             let Some(map) = params.as_object() else {
                 return Err(format!(
                     "expected a mapping of parameters, found {}",
@@ -262,6 +397,17 @@ pub fn check_params(spec: &DirectiveSpec, params: &Json) -> Result<(), String> {
                         .check(value)
                         .map_err(|err| format!("parameter `{}`: {err}", param.name))?;
                 }
+            }
+            let missing = missing_needs(
+                needs_when,
+                |name| map.get(name).and_then(Json::as_str).map(str::to_owned),
+                |name| map.contains_key(name),
+            );
+            if let Some((rule, need)) = missing.first() {
+                return Err(format!(
+                    "parameter `{need}` is needed when `{}` is `{}`",
+                    rule.param, rule.value
+                ));
             }
             Ok(())
         }
@@ -297,6 +443,19 @@ mod tests {
         let err = check_params(find("xunit").unwrap(), &json!({"file": ["a"]})).unwrap_err();
         assert_eq!(err, "parameter `file`: expected a string, found a list");
         assert!(check_params(find("shell").unwrap(), &json!(["ls", "pwd"])).is_ok());
+        let err =
+            check_params(find("koji").unwrap(), &json!({"action": "download_tag"})).unwrap_err();
+        assert_eq!(
+            err,
+            "parameter `koji_tag` is needed when `action` is `download_tag`"
+        );
+        assert!(
+            check_params(
+                find("koji").unwrap(),
+                &json!({"action": "download", "koji_build": "a-1-1"})
+            )
+            .is_ok()
+        );
     }
 
     #[test]

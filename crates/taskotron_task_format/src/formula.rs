@@ -586,6 +586,7 @@ impl Cx {
                 params,
                 extra_kwargs,
                 exactly_one_of,
+                needs_when,
             } => {
                 let Some(entries) = node.as_map() else {
                     self.error(
@@ -633,6 +634,23 @@ impl Cx {
                         )
                         .help = Some(format!("`{}` must be {}", param.name, param.ty.expected()));
                     }
+                }
+                let value_of = |name: &str| {
+                    entries
+                        .iter()
+                        .find(|(k, _)| k.key_text() == name)
+                        .and_then(|(_, v)| v.as_scalar().map(str::to_owned))
+                };
+                for (rule, need) in
+                    crate::directives::missing_needs(needs_when, value_of, |name| given(name))
+                {
+                    self.error(
+                        node.pos,
+                        format!(
+                            "`{}` with `{}: {}` needs the parameter `{need}`",
+                            spec.name, rule.param, rule.value
+                        ),
+                    );
                 }
                 for group in exactly_one_of {
                     let count = group.iter().filter(|it| given(it)).count();

@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use taskotron_bodhi::repos::{RepoTemplates, TagOverride};
 use taskotron_config::{Config, SandboxKind};
-use taskotron_runner::{Job, ResultsdbTarget, RunConfig, SandboxMode, exit_code};
+use taskotron_runner::{Job, ResultsdbTarget, RunConfig, SandboxMode, Sources, exit_code};
 use taskotron_task_format::{ValidateOptions, parse_formula};
 use taskotron_types::ItemType;
 use tokio_util::sync::CancellationToken;
@@ -213,6 +214,7 @@ fn prepare(config_path: Option<&Path>, args: &Args) -> Result<(Job, RunConfig), 
             .iter()
             .map(|it| absolute(it))
             .collect(),
+        sources: sources(&config, &data_dir),
     };
     let job = Job {
         formula,
@@ -227,6 +229,38 @@ fn prepare(config_path: Option<&Path>, args: &Args) -> Result<(Job, RunConfig), 
         timeout: args.timeout,
     };
     Ok((job, run_config))
+}
+
+/// The services the Fedora directives read, from the config.
+pub(crate) fn sources(config: &Config, data_dir: &Path) -> Sources {
+    let repos = &config.repos;
+    Sources {
+        koji_hub: config.koji.hub_url.clone(),
+        kojipkgs: config.koji.pkgs_url.clone(),
+        bodhi: config.bodhi.url.clone(),
+        distgit: config.distgit.url.clone(),
+        cache_dir: absolute(&config.koji.effective_cache_dir(data_dir)),
+        downloads: config.koji.downloads,
+        repo_templates: RepoTemplates {
+            release: repos.release.clone(),
+            development: repos.development.clone(),
+            updates: repos.updates.clone(),
+            updates_testing: repos.updates_testing.clone(),
+        },
+        repo_overrides: repos
+            .tags
+            .iter()
+            .map(|(tag, entry)| {
+                (
+                    tag.clone(),
+                    TagOverride {
+                        url: entry.url.clone(),
+                        parent: entry.parent.clone(),
+                    },
+                )
+            })
+            .collect(),
+    }
 }
 
 fn absolute(path: &Path) -> PathBuf {

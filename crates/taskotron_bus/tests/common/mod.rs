@@ -277,3 +277,55 @@ pub(crate) fn assert_delivered_in_order(outbox: &MemOutbox, deliveries: &[Delive
     assert_eq!(unique, all);
     assert_eq!(outbox.pending_count(), 0);
 }
+
+/// Deletes a queue a test declared (durable queues outlive their consumers).
+pub(crate) async fn delete_queue(url: &str, queue: &str) {
+    let connection = Connection::connect(url, ConnectionProperties::default())
+        .await
+        .expect("connect to delete the test queue");
+    let channel = connection.create_channel().await.expect("open a channel");
+    channel
+        .queue_delete(queue.into(), lapin::options::QueueDeleteOptions::default())
+        .await
+        .expect("delete the test queue");
+    let _ = connection.close(200, "OK".into()).await;
+}
+
+/// Run a program of the host (Python): the tests are not Taskotron and do
+/// not go through its runner.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "tests run host tools (the venv's Python) directly"
+)]
+pub(crate) fn host_command(program: &std::path::Path) -> std::process::Command {
+    <std::process::Command>::new(program)
+}
+
+/// The venv's Python (TASKOTRON_TEST_PYTHON) when it can import every one of
+/// `modules`; `None` (after saying why) when the test should skip. Fails
+/// instead when `TASKOTRON_REQUIRE_SERVICES=1`.
+pub(crate) fn python_with(modules: &[&str]) -> Option<std::path::PathBuf> {
+    let required = std::env::var("TASKOTRON_REQUIRE_SERVICES").as_deref() == Ok("1");
+    let Some(python) = std::env::var_os("TASKOTRON_TEST_PYTHON").map(std::path::PathBuf::from)
+    else {
+        assert!(
+            !required,
+            "TASKOTRON_TEST_PYTHON is not set (scripts/test sets it to its venv's python)"
+        );
+        eprintln!("skipped: TASKOTRON_TEST_PYTHON is not set (scripts/test sets it)");
+        return None;
+    };
+    let imports = modules
+        .iter()
+        .map(|m| format!("import {m}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let why = match host_command(&python).args(["-c", &imports]).output() {
+        Ok(out) if out.status.success() => return Some(python),
+        Ok(out) => String::from_utf8_lossy(&out.stderr).into_owned(),
+        Err(err) => err.to_string(),
+    };
+    assert!(!required, "{} cannot {imports}: {why}", python.display());
+    eprintln!("skipped: {} cannot {imports}", python.display());
+    None
+}

@@ -169,3 +169,70 @@ pub(crate) async fn run_python_check(python: PathBuf, script: &str, args: Vec<St
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// The test broker (TASKOTRON_TEST_AMQP_URL); `None` (after saying why) when
+/// the test should skip.
+pub(crate) fn amqp_url() -> Option<String> {
+    match std::env::var("TASKOTRON_TEST_AMQP_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                !required(),
+                "TASKOTRON_TEST_AMQP_URL is not set, but TASKOTRON_REQUIRE_SERVICES=1"
+            );
+            eprintln!("skipped: TASKOTRON_TEST_AMQP_URL is not set (scripts/test sets it)");
+            None
+        }
+    }
+}
+
+/// POST `body` as JSON to the fake's admin API; the answer, which must be a
+/// success.
+pub(crate) async fn admin(base: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
+    let response = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert!(status.is_success(), "POST {path} {body}: {status} {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// `GET /admin/messages`.
+pub(crate) async fn messages(base: &str) -> serde_json::Value {
+    reqwest::get(format!("{base}/admin/messages"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Polls `GET /admin/messages` until `done` says yes; fails after `timeout`.
+pub(crate) async fn wait_for_messages(
+    base: &str,
+    timeout: std::time::Duration,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let answer = messages(base).await;
+        if done(&answer) {
+            return answer;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not within {timeout:?}: {}",
+            serde_json::to_string_pretty(&answer).unwrap()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A topic prefix no other test uses.
+pub(crate) fn unique_prefix() -> String {
+    format!("taskotron.test.{}", uuid::Uuid::new_v4().simple())
+}

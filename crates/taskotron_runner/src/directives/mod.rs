@@ -4,6 +4,7 @@
 //! `taskotron_task_format::directives`; a directive returns the value its
 //! action may export, or a [`DirectiveError`] that ends the task.
 
+mod fedora;
 mod files;
 mod python;
 mod results;
@@ -59,6 +60,8 @@ pub(crate) struct Cx<'a> {
     pub(crate) exit_code: Option<i32>,
     pub(crate) cancel: CancellationToken,
     pub(crate) http: reqwest::Client,
+    /// The tag → repositories map, read from Bodhi once per run.
+    pub(crate) repo_map: Option<std::sync::Arc<taskotron_bodhi::repos::RepoMap>>,
 }
 
 impl Cx<'_> {
@@ -78,6 +81,10 @@ impl Cx<'_> {
             "create_report" => files::create_report(self, &params, sink),
             "createrepo" => files::createrepo(self, &params, deadline, sink).await,
             "dummy" => files::dummy(&params),
+            "koji" => fedora::koji(self, &params, deadline, sink).await,
+            "bodhi" => fedora::bodhi(self, &params, deadline, sink).await,
+            "distgit" => fedora::distgit(self, &params, deadline, sink).await,
+            "yumrepoinfo" => fedora::yumrepoinfo(self, &params, sink).await,
             other => Err(failed(format!(
                 "directive `{other}` is not implemented by this runner"
             ))),
@@ -118,6 +125,34 @@ impl Cx<'_> {
                 self.job.work_dir.clone(),
                 self.job.artifacts_dir.clone(),
             ],
+        )?;
+        Ok(real)
+    }
+
+    /// `target_dir` of a downloading directive: default the work directory; a
+    /// relative path is relative to the work directory; it must lie inside the
+    /// work or artifacts directory. Created when missing.
+    pub(crate) fn target_dir(&self, params: &Json) -> Result<PathBuf, DirectiveError> {
+        let value = params
+            .get("target_dir")
+            .map(files::text)
+            .unwrap_or_default();
+        let path = if value.is_empty() {
+            self.job.work_dir.clone()
+        } else if Path::new(&value).is_absolute() {
+            PathBuf::from(&value)
+        } else {
+            self.job.work_dir.join(&value)
+        };
+        std::fs::create_dir_all(&path)
+            .map_err(|err| failed(format!("`target_dir` {}: {err}", path.display())))?;
+        let real = std::fs::canonicalize(&path)
+            .map_err(|err| failed(format!("`target_dir` {}: {err}", path.display())))?;
+        self.check_inside(
+            "target_dir",
+            &path,
+            &real,
+            &[self.job.work_dir.clone(), self.job.artifacts_dir.clone()],
         )?;
         Ok(real)
     }

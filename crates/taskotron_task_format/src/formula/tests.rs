@@ -150,7 +150,7 @@ actions:
         &[
             "3:1: unknown key `colour` at the top level [known keys at the top level: name, namespace, desc, maintainer, input, environment, actions, timeout]",
             "5:10: unknown input `koji_buidl` [did you mean `koji_build`? inputs are `arch` or an item type: koji_build, koji_tag, bodhi_update, compose, dist_git_commit, docker_image, git_commit, module_build, pull_request]",
-            "8:5: unknown directive or key `shel` in action 1 [did you mean `shell`? known directives: shell, python, exitcode, resultsdb, xunit, create_report, createrepo, dummy; action keys: name, export, timeout]",
+            "8:5: unknown directive or key `shel` in action 1 [did you mean `shell`? known directives: shell, python, exitcode, resultsdb, xunit, create_report, createrepo, dummy, koji, bodhi, distgit, yumrepoinfo; action keys: name, export, timeout]",
             "10:13: `python` needs the parameter `callable` [`callable` must be a string]",
             "12:16: `resultsdb` takes only one of `results` or `file`",
             "12:26: unknown variable `later` [`later` is exported by action 4 (line 15), which runs after this one; variables in scope here: arch, artifactsdir, checkname, item, jobid, namespace, taskdir, type, uuid, workdir]",
@@ -242,7 +242,7 @@ fn an_action_without_any_directive() {
         "name: x\nactions:\n  - name: a\n    export: y\n",
         None,
         &[
-            "3:5: action 1 has no directive [add one of: shell, python, exitcode, resultsdb, xunit, create_report, createrepo, dummy]",
+            "3:5: action 1 has no directive [add one of: shell, python, exitcode, resultsdb, xunit, create_report, createrepo, dummy, koji, bodhi, distgit, yumrepoinfo]",
         ],
     );
 }
