@@ -28,6 +28,8 @@ pub struct Node {
     pub pos: Pos,
     /// What the node holds.
     pub kind: NodeKind,
+    /// Its local tag, without the `!` (`Policy` for `!Policy`), if it has one.
+    pub tag: Option<String>,
 }
 
 /// The three shapes of YAML data.
@@ -159,6 +161,18 @@ pub fn resolve_plain(text: &str) -> Json {
 /// Errors are returned as diagnostics: a syntax error stops parsing (one
 /// diagnostic); duplicate keys are all reported.
 pub fn parse(src: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
+    parse_documents(src, false).map(|docs| docs.into_iter().next())
+}
+
+/// Parse a stream of YAML documents (`---` separated); empty documents are
+/// left out. Errors as for [`parse`].
+pub fn parse_stream(src: &str) -> Result<Vec<Node>, Vec<Diagnostic>> {
+    let mut docs = parse_documents(src, true)?;
+    docs.retain(|it| !(it.is_null() && it.tag.is_none()));
+    Ok(docs)
+}
+
+fn parse_documents(src: &str, many: bool) -> Result<Vec<Node>, Vec<Diagnostic>> {
     if let Some(offset) = src.find('\0') {
         let line = src[..offset].matches('\n').count() + 1;
         let column = src[..offset]
@@ -177,6 +191,7 @@ pub fn parse(src: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(src);
     let mut documents = 0usize;
+    let mut docs = Vec::new();
     loop {
         let (event, mark) = match parser.next_token() {
             Ok(it) => it,
@@ -192,14 +207,19 @@ pub fn parse(src: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
             Event::StreamEnd => break,
             Event::DocumentStart => {
                 documents += 1;
-                if documents > 1 {
+                if documents > 1 && !many {
                     return Err(vec![
                         Diagnostic::new(pos_of(&mark), "a second YAML document is not allowed")
                             .with_help("put everything in one document; remove the extra `---`"),
                     ]);
                 }
             }
-            Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
+            Event::DocumentEnd => {
+                if let Some(root) = builder.root.take() {
+                    docs.push(root);
+                }
+            }
+            Event::StreamStart | Event::Nothing => {}
             other => {
                 if let Err(diag) = builder.event(other, pos_of(&mark)) {
                     return Err(vec![diag]);
@@ -210,7 +230,8 @@ pub fn parse(src: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
     if !builder.errors.is_empty() {
         return Err(builder.errors);
     }
-    Ok(builder.root)
+    docs.extend(builder.root);
+    Ok(docs)
 }
 
 fn pos_of(mark: &Marker) -> Pos {
@@ -224,11 +245,13 @@ enum Frame {
     Seq {
         pos: Pos,
         anchor: usize,
+        tag: Option<String>,
         items: Vec<Node>,
     },
     Map {
         pos: Pos,
         anchor: usize,
+        tag: Option<String>,
         entries: Vec<(Node, Node)>,
         key: Option<Node>,
         /// Keys seen so far and the line each was first set on.
@@ -256,22 +279,25 @@ impl Builder {
                     Node {
                         pos,
                         kind: NodeKind::Scalar { value, plain },
+                        tag: local_tag(tag.as_ref()),
                     },
                     anchor,
                 )
             }
-            Event::SequenceStart(anchor, _) => self.push(
+            Event::SequenceStart(anchor, tag) => self.push(
                 Frame::Seq {
                     pos,
                     anchor,
+                    tag: local_tag(tag.as_ref()),
                     items: Vec::new(),
                 },
                 pos,
             ),
-            Event::MappingStart(anchor, _) => self.push(
+            Event::MappingStart(anchor, tag) => self.push(
                 Frame::Map {
                     pos,
                     anchor,
+                    tag: local_tag(tag.as_ref()),
                     entries: Vec::new(),
                     key: None,
                     seen: HashMap::new(),
@@ -286,16 +312,23 @@ impl Builder {
                     ));
                 };
                 let (node, anchor) = match frame {
-                    Frame::Seq { pos, anchor, items } => (
+                    Frame::Seq {
+                        pos,
+                        anchor,
+                        tag,
+                        items,
+                    } => (
                         Node {
                             pos,
                             kind: NodeKind::Seq(items),
+                            tag,
                         },
                         anchor,
                     ),
                     Frame::Map {
                         pos,
                         anchor,
+                        tag,
                         entries,
                         ..
                     } => {
@@ -306,6 +339,7 @@ impl Builder {
                             Node {
                                 pos,
                                 kind: NodeKind::Map(entries),
+                                tag,
                             },
                             anchor,
                         )
@@ -392,6 +426,12 @@ impl Builder {
         }
         Ok(())
     }
+}
+
+/// A local tag (`!Policy`) without its `!`; global tags such as `!!str` give `None`.
+fn local_tag(tag: Option<&yaml_rust2::parser::Tag>) -> Option<String> {
+    tag.filter(|it| it.handle == "!")
+        .map(|it| it.suffix.clone())
 }
 
 fn count_nodes(node: &Node) -> usize {
@@ -515,5 +555,21 @@ mod tests {
             "{errors:?}"
         );
         assert!(parse(&format!("{}: 1\n", "k".repeat(1024))).is_ok());
+    }
+
+    #[test]
+    fn streams_keep_local_tags() {
+        let docs = parse_stream(
+            "--- !Policy\nid: a\nrules:\n  - !Rule {x: 1}\n  - !!str 3\n--- !Policy\nid: b\n---\n",
+        )
+        .unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0].tag.as_deref(), Some("Policy"));
+        assert_eq!(docs[1].pos.line, 7);
+        let rules = docs[0].as_map().unwrap()[1].1.as_seq().unwrap();
+        assert_eq!(rules[0].tag.as_deref(), Some("Rule"));
+        assert_eq!(rules[1].tag, None);
+        assert!(parse("--- a\n--- b\n").is_err());
+        assert!(parse_stream("").unwrap().is_empty());
     }
 }

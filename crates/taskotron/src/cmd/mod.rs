@@ -4,6 +4,7 @@ pub(crate) mod check_config;
 pub(crate) mod check_formula;
 pub(crate) mod fake_infra;
 pub(crate) mod migrate;
+pub(crate) mod policies;
 pub(crate) mod repos;
 pub(crate) mod result;
 pub(crate) mod run;

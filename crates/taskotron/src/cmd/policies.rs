@@ -1,0 +1,124 @@
+//! `taskotron policies check FILE|DIR...`: validate gating policies
+//! (Greenwave's format) without a server.
+
+use std::path::{Path, PathBuf};
+
+use taskotron_gating::{Origin, parse_policies};
+use taskotron_task_format::diagnostic::Diagnostics;
+
+use crate::display::{stderr, stdout};
+
+/// Arguments of `policies`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Check policy files: every problem is listed with its line and column.
+    #[command(after_help = "\
+A directory is read as Greenwave reads its policies directory: every *.yaml \
+file in it. Policy ids must be unique across all the files given.
+
+Exit codes: 0 every file is valid, 2 a file has problems, 1 a file cannot be read.")]
+    Check(CheckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// Policy files, or directories of them.
+    #[arg(required = true, value_name = "FILE|DIR")]
+    paths: Vec<PathBuf>,
+    /// Check them as a package's gating.yaml (no ids needed, no RemoteRule).
+    #[arg(long)]
+    remote: bool,
+}
+
+pub(crate) fn main(args: Args) -> i32 {
+    match args.command {
+        Command::Check(args) => check(&args),
+    }
+}
+
+fn check(args: &CheckArgs) -> i32 {
+    let mut files = Vec::new();
+    for path in &args.paths {
+        match policy_files(path) {
+            Ok(found) => files.extend(found),
+            Err(err) => {
+                crate::report_error(&err);
+                return 1;
+            }
+        }
+    }
+    let origin = if args.remote {
+        Origin::Remote
+    } else {
+        Origin::Server
+    };
+    let mut code = 0;
+    let mut ids: Vec<(String, String)> = Vec::new();
+    for file in files {
+        let name = file.display().to_string();
+        let src = match std::fs::read_to_string(&file) {
+            Ok(it) => it,
+            Err(err) => {
+                crate::report_error(&anyhow::anyhow!("cannot read {name}: {err}"));
+                return 1;
+            }
+        };
+        match parse_policies(&src, origin) {
+            Ok(policies) => {
+                for policy in &policies {
+                    let Some(id) = &policy.id else { continue };
+                    if let Some((_, other)) = ids.iter().find(|(it, _)| it == id) {
+                        stderr(&format!(
+                            "{name}:{}: error: policy id `{id}` is also used in {other}\n",
+                            policy.pos
+                        ));
+                        code = 2;
+                    } else {
+                        ids.push((id.clone(), name.clone()));
+                    }
+                }
+                let rules: usize = policies.iter().map(|it| it.rules.len()).sum();
+                stdout(&format!(
+                    "{name}: ok: {} polic{} with {rules} rule{}\n",
+                    policies.len(),
+                    if policies.len() == 1 { "y" } else { "ies" },
+                    if rules == 1 { "" } else { "s" }
+                ));
+            }
+            Err(errors) => {
+                stderr(&format!("{}\n", Diagnostics::new(name, errors)));
+                code = 2;
+            }
+        }
+    }
+    code
+}
+
+/// The file itself, or a directory's `*.yaml` files in name order.
+fn policy_files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_owned()]);
+    }
+    let mut files = Vec::new();
+    let entries = std::fs::read_dir(path)
+        .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", path.display()))?;
+    for entry in entries {
+        let entry =
+            entry.map_err(|err| anyhow::anyhow!("cannot read {}: {err}", path.display()))?;
+        let file = entry.path();
+        if file.extension().is_some_and(|it| it == "yaml") && file.is_file() {
+            files.push(file);
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        anyhow::bail!("{} holds no *.yaml files", path.display());
+    }
+    Ok(files)
+}
