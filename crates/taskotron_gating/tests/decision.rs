@@ -1,0 +1,224 @@
+//! Decisions as Greenwave makes them: every requirement type, scenarios,
+//! validity windows, exclusions, waivers and the summary text.
+
+use chrono::NaiveDate;
+use taskotron_gating::{
+    Kind, LatestResult, Origin, Outcomes, Request, Subject, Waiver, decide, parse_policies,
+};
+
+const POLICIES: &str = "--- !Policy
+id: testing
+product_versions: [fedora-*]
+decision_context: bodhi_update_push_testing
+subject_type: koji_build
+excluded_packages: [skipme]
+rules:
+  - !PassingTestCaseRule {test_case_name: dist.depcheck}
+  - !PassingTestCaseRule {test_case_name: dist.rpmlint}
+  - !PassingTestCaseRule {test_case_name: dist.abicheck, valid_since: 2026-06-01}
+--- !Policy
+id: openqa
+product_versions: [fedora-44]
+decision_context: bodhi_update_push_testing
+subject_type: koji_build
+rules:
+  - !PassingTestCaseRule {test_case_name: dist.depcheck}
+  - !PassingTestCaseRule {test_case_name: update.install, scenario: fedora.x86_64}
+--- !Policy
+id: elsewhere
+product_versions: [epel-*]
+decision_context: bodhi_update_push_testing
+subject_type: koji_build
+rules:
+  - !PassingTestCaseRule {test_case_name: never.asked}
+";
+
+fn result(id: i64, outcome: &str, scenario: Option<&str>) -> LatestResult {
+    LatestResult {
+        id,
+        outcome: outcome.to_owned(),
+        scenario: scenario.map(str::to_owned),
+        system_architecture: None,
+        system_variant: None,
+        error_reason: (outcome == "ERROR").then(|| "VM died".to_owned()),
+    }
+}
+
+fn subject(nvr: &str, package: &str) -> Subject {
+    Subject {
+        subject_type: "koji_build".to_owned(),
+        identifier: nvr.to_owned(),
+        package: Some(package.to_owned()),
+        created: NaiveDate::from_ymd_opt(2026, 5, 1).and_then(|it| it.and_hms_opt(0, 0, 0)),
+    }
+}
+
+#[test]
+fn every_requirement_type_and_the_summary() {
+    let policies = parse_policies(POLICIES, Origin::Server).unwrap();
+    let subjects = [subject("foo-1.0-1.fc44", "foo")];
+    let contexts = ["bodhi_update_push_testing".to_owned()];
+    let request = Request {
+        product_version: "fedora-44",
+        decision_contexts: &contexts,
+        subjects: &subjects,
+    };
+    let results = |_: &Subject, testcase: &str| match testcase {
+        "dist.depcheck" => vec![result(1, "PASSED", None)],
+        "dist.rpmlint" => vec![result(2, "FAILED", None)],
+        "update.install" => vec![
+            result(3, "RUNNING", Some("fedora.x86_64")),
+            result(4, "PASSED", Some("fedora.aarch64")),
+        ],
+        _ => Vec::new(),
+    };
+    let decision = decide(
+        &request,
+        &policies,
+        &results,
+        &[],
+        &Outcomes::default(),
+        Vec::new(),
+    );
+    assert_eq!(decision.applicable_policies, ["testing", "openqa"]);
+    let kinds: Vec<(Kind, &str, Option<i64>)> = decision
+        .requirements
+        .iter()
+        .map(|it| (it.kind, it.testcase.as_str(), it.result_id))
+        .collect();
+    // depcheck asked by both policies counts once; abicheck is not yet valid
+    // for a build made before 2026-06-01; the aarch64 install result is not
+    // the rule's scenario.
+    assert_eq!(
+        kinds,
+        [
+            (Kind::Passed, "dist.depcheck", Some(1)),
+            (Kind::Failed, "dist.rpmlint", Some(2)),
+            (Kind::Incomplete, "update.install", Some(3)),
+        ]
+    );
+    assert!(!decision.satisfied());
+    assert_eq!(
+        decision.summary(),
+        "Of 3 required tests, 1 test failed, 1 test incomplete"
+    );
+    assert_eq!(decision.requirements[2].type_name(), "test-result-missing");
+
+    // A waiver for rpmlint, and one for the install test on another scenario.
+    let waivers = [
+        Waiver {
+            id: 7,
+            subject_type: "koji_build".to_owned(),
+            subject_identifier: "foo-1.0-1.fc44".to_owned(),
+            testcase: "dist.rpmlint".to_owned(),
+            scenario: None,
+        },
+        Waiver {
+            id: 8,
+            subject_type: "koji_build".to_owned(),
+            subject_identifier: "foo-1.0-1.fc44".to_owned(),
+            testcase: "update.install".to_owned(),
+            scenario: Some("fedora.aarch64".to_owned()),
+        },
+    ];
+    let decision = decide(
+        &request,
+        &policies,
+        &results,
+        &waivers,
+        &Outcomes::default(),
+        Vec::new(),
+    );
+    assert_eq!(
+        decision.requirements[1].type_name(),
+        "test-result-failed-waived"
+    );
+    assert_eq!(decision.requirements[1].waiver_id, Some(7));
+    assert_eq!(decision.requirements[2].waiver_id, None);
+    assert_eq!(decision.summary(), "Of 3 required tests, 1 test incomplete");
+
+    // Everything passes or is waived.
+    let all_pass = |_: &Subject, testcase: &str| match testcase {
+        "dist.rpmlint" => vec![result(2, "FAILED", None)],
+        "update.install" => vec![result(5, "INFO", Some("fedora.x86_64"))],
+        _ => vec![result(9, "PASSED", None)],
+    };
+    let decision = decide(
+        &request,
+        &policies,
+        &all_pass,
+        &waivers,
+        &Outcomes::default(),
+        Vec::new(),
+    );
+    assert!(decision.satisfied());
+    assert_eq!(
+        decision.summary(),
+        "All required tests (3 total) have passed or been waived"
+    );
+}
+
+#[test]
+fn missing_errored_excluded_and_no_policy() {
+    let policies = parse_policies(POLICIES, Origin::Server).unwrap();
+    let contexts = ["bodhi_update_push_testing".to_owned()];
+    let subjects = [
+        subject("bar-2-1.fc43", "bar"),
+        subject("skipme-1-1.fc43", "skipme"),
+    ];
+    let request = Request {
+        product_version: "fedora-43",
+        decision_contexts: &contexts,
+        subjects: &subjects,
+    };
+    let results = |_: &Subject, testcase: &str| match testcase {
+        "dist.depcheck" => vec![result(1, "ERROR", None)],
+        _ => Vec::new(),
+    };
+    let decision = decide(
+        &request,
+        &policies,
+        &results,
+        &[],
+        &Outcomes::default(),
+        Vec::new(),
+    );
+    assert_eq!(decision.applicable_policies, ["testing"]);
+    let kinds: Vec<(Kind, &str)> = decision
+        .requirements
+        .iter()
+        .map(|it| (it.kind, it.subject_identifier.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (Kind::Errored, "bar-2-1.fc43"),
+            (Kind::Missing, "bar-2-1.fc43"),
+            (Kind::Excluded, "skipme-1-1.fc43"),
+        ]
+    );
+    assert_eq!(
+        decision.requirements[0].error_reason.as_deref(),
+        Some("VM died")
+    );
+    assert_eq!(
+        decision.summary(),
+        "Of 3 required tests, 1 result missing, 1 test errored"
+    );
+
+    let request = Request {
+        product_version: "rhel-9",
+        ..request
+    };
+    let decision = decide(
+        &request,
+        &policies,
+        &results,
+        &[],
+        &Outcomes::default(),
+        Vec::new(),
+    );
+    assert!(decision.applicable_policies.is_empty());
+    assert!(decision.satisfied());
+    assert_eq!(decision.summary(), "No tests are required");
+}
