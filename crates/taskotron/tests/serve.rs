@@ -132,3 +132,74 @@ fn a_taken_port_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_policies_dir_feeds_the_decision_api_and_bad_policies_stop_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    std::fs::create_dir(tmp.path().join("policies")).unwrap();
+    std::fs::write(
+        tmp.path().join("policies/fedora.yaml"),
+        "--- !Policy\nid: depcheck\nproduct_versions: [fedora-*]\ndecision_context: bodhi_update_push_testing\nsubject_type: koji_build\nrules:\n  - !PassingTestCaseRule {test_case_name: dist.depcheck}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("taskotron.toml"),
+        format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\ndata-dir = \"d\"\n[gating]\npolicies-dir = \"policies\"\n"
+        ),
+    )
+    .unwrap();
+    let mut child = taskotron(tmp.path())
+        .arg("serve")
+        .env("TASKOTRON_CONFIG", "taskotron.toml")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    wait_for(&format!("{base}/healthz"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let answer: serde_json::Value = runtime.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{base}/api/v1.0/decision"))
+            .json(&serde_json::json!({
+                "product_version": "fedora-44",
+                "decision_context": "bodhi_update_push_testing",
+                "subject_type": "koji_build",
+                "subject_identifier": "foo-1.0-1.fc44",
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(
+        answer["applicable_policies"],
+        serde_json::json!(["depcheck"])
+    );
+    assert_eq!(answer["summary"], "Of 1 required test, 1 result missing");
+    assert_eq!(stop(&mut child), Some(0));
+
+    std::fs::write(
+        tmp.path().join("policies/broken.yaml"),
+        "--- !Policy\nid: broken\nrules: []\n",
+    )
+    .unwrap();
+    let out = common::output(
+        taskotron(tmp.path())
+            .arg("serve")
+            .env("TASKOTRON_CONFIG", "taskotron.toml"),
+    );
+    let (_, stderr) = common::texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("policies/broken.yaml:")
+            && stderr.contains("the policy has no `product_versions`"),
+        "{stderr}"
+    );
+}

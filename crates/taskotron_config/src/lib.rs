@@ -60,6 +60,18 @@ pub struct Config {
     pub distgit: DistgitConfig,
     /// The `[repos]` table.
     pub repos: ReposConfig,
+    /// The `[gating]` table.
+    pub gating: GatingConfig,
+}
+
+/// `[gating]`: the policies the Greenwave-compatible decision API uses.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct GatingConfig {
+    /// `policies-dir`: a directory of policy files (`*.yaml`, Greenwave's
+    /// format), read when `serve` starts. Without it no policy applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policies_dir: Option<PathBuf>,
 }
 
 /// `[koji]`: the Koji hub and file tree the `koji` and `bodhi` directives read.
@@ -650,6 +662,7 @@ impl Config {
             ("resultsdb.token-file", resultsdb.token_file.as_ref()),
             ("api.tokens-file", self.api.tokens_file.as_ref()),
             ("api.users-file", self.api.users_file.as_ref()),
+            ("gating.policies-dir", self.gating.policies_dir.as_ref()),
         ] {
             if value.is_some_and(|path| path.as_os_str().is_empty()) {
                 return Err(invalid(key, "must not be empty".to_owned()));
@@ -1254,7 +1267,8 @@ mod tests {
              release = \"https://dl.fedoraproject.org/pub/fedora/linux/releases/{version}/Everything/{arch}/os/\"\n\
              development = \"https://dl.fedoraproject.org/pub/fedora/linux/development/{devel}/Everything/{arch}/os/\"\n\
              updates = \"https://dl.fedoraproject.org/pub/fedora/linux/updates/{version}/Everything/{arch}/\"\n\
-             updates-testing = \"https://dl.fedoraproject.org/pub/fedora/linux/updates/testing/{version}/Everything/{arch}/\"\n"
+             updates-testing = \"https://dl.fedoraproject.org/pub/fedora/linux/updates/testing/{version}/Everything/{arch}/\"\n\n\
+             [gating]\n"
         );
         check(
             "[runner]\ntask-timeout = \"1h 30m 5s\"\n[resultsdb]\nurl = \"http://r/api\"\ntoken-file = \"t\"\n",

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use taskotron_config::{
     AmqpConfig, ApiConfig, BodhiConfig, Config, ConfigError, DatabaseConfig, DistgitConfig,
-    KojiConfig, ReposConfig, ResultsdbConfig, RunnerConfig, SandboxKind, ServerConfig,
-    TagRepoConfig,
+    GatingConfig, KojiConfig, ReposConfig, ResultsdbConfig, RunnerConfig, SandboxKind,
+    ServerConfig, TagRepoConfig,
 };
 
 /// Each bad fixture with the fragments its error message must contain (besides
@@ -128,6 +128,9 @@ fn expected_good() -> Config {
                 },
             )]
             .into(),
+        },
+        gating: GatingConfig {
+            policies_dir: Some("/etc/taskotron/policies".into()),
         },
     }
 }

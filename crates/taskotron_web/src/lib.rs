@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod greenwave;
 pub mod outbox;
 pub mod resultsdb;
 
@@ -104,6 +105,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// How the ResultsDB API behaves.
     pub resultsdb: Arc<resultsdb::ResultsdbSettings>,
+    /// The gating policies the Greenwave API decides with.
+    pub gating: greenwave::Shared,
 }
 
 impl AppState {
@@ -118,7 +121,18 @@ impl AppState {
             store,
             metrics: Arc::new(Metrics::new()),
             resultsdb: Arc::new(settings),
+            gating: Arc::new(greenwave::GatingSettings::default()),
         }
+    }
+
+    /// The same state, deciding with these policies.
+    #[must_use]
+    pub fn with_policies(mut self, policies: Vec<taskotron_gating::Policy>) -> AppState {
+        self.gating = Arc::new(greenwave::GatingSettings {
+            policies,
+            ..greenwave::GatingSettings::default()
+        });
+        self
     }
 }
 
@@ -130,6 +144,7 @@ pub fn router(state: AppState) -> Router {
         .route("/version", get(version))
         .route("/metrics", get(metrics))
         .merge(resultsdb::routes())
+        .merge(greenwave::routes())
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

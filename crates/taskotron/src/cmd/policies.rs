@@ -100,6 +100,37 @@ fn check(args: &CheckArgs) -> i32 {
     code
 }
 
+/// Every policy of a directory's `*.yaml` files, for `serve`: the first
+/// file with problems is an error listing them all.
+pub(crate) fn load_dir(dir: &Path) -> anyhow::Result<Vec<taskotron_gating::Policy>> {
+    let mut all = Vec::new();
+    for file in policy_files(dir)? {
+        let name = file.display().to_string();
+        let src = std::fs::read_to_string(&file)
+            .map_err(|err| anyhow::anyhow!("cannot read {name}: {err}"))?;
+        let policies = parse_policies(&src, Origin::Server).map_err(|errors| {
+            anyhow::anyhow!(
+                "invalid gating policies:\n{}",
+                Diagnostics::new(name.clone(), errors)
+            )
+        })?;
+        for policy in &policies {
+            if let Some(id) = &policy.id
+                && all
+                    .iter()
+                    .any(|it: &taskotron_gating::Policy| it.id.as_ref() == Some(id))
+            {
+                anyhow::bail!(
+                    "{name}:{}: policy id `{id}` is used in two files",
+                    policy.pos
+                );
+            }
+        }
+        all.extend(policies);
+    }
+    Ok(all)
+}
+
 /// The file itself, or a directory's `*.yaml` files in name order.
 fn policy_files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     if !path.is_dir() {

@@ -72,6 +72,11 @@ async fn serve(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
     if amqp_url.is_some() {
         settings.publish_prefix = Some(config.amqp.topic_prefix.clone());
     }
+    let policies = match &config.gating.policies_dir {
+        Some(dir) => crate::cmd::policies::load_dir(dir)?,
+        None => Vec::new(),
+    };
+    tracing::info!(policies = policies.len(), "gating policies loaded");
     let wake = settings.outbox_wake.clone();
     let write_auth = settings.auth.is_enabled();
     let listener = tokio::net::TcpListener::bind(listen)
@@ -106,7 +111,7 @@ async fn serve(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
             .await;
         })
     });
-    let app = router(AppState::with_settings(store.clone(), settings));
+    let app = router(AppState::with_settings(store.clone(), settings).with_policies(policies));
     let stop = shutdown.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {

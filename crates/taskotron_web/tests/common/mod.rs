@@ -128,8 +128,18 @@ where
     F: Fn(Api) -> Fut,
     Fut: Future<Output = ()>,
 {
+    each_state(|store| AppState::with_settings(store, settings()), body).await;
+}
+
+/// [`each_backend`] with the application state made by `state`.
+pub(crate) async fn each_state<S, F, Fut>(state: S, body: F)
+where
+    S: Fn(Store) -> AppState,
+    F: Fn(Api) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let api = |store: Store| Api {
-        app: router(AppState::with_settings(store.clone(), settings())),
+        app: router(state(store.clone())),
         store,
     };
     let tmp = tempfile::tempdir().unwrap();
