@@ -157,6 +157,24 @@ pub struct Requirement {
 }
 
 impl Requirement {
+    /// A requirement of `kind` about a subject (and a test case, or `""`),
+    /// asked by the policy labelled `policy`.
+    pub fn new(kind: Kind, subject: &Subject, testcase: &str, policy: String) -> Requirement {
+        Requirement {
+            kind,
+            waiver_id: None,
+            testcase: testcase.to_owned(),
+            subject_type: subject.subject_type.clone(),
+            subject_identifier: subject.identifier.clone(),
+            result_id: None,
+            scenario: None,
+            system_architecture: None,
+            system_variant: None,
+            error_reason: None,
+            policy,
+        }
+    }
+
     /// Whether it is satisfied: on its own, or by a waiver.
     pub fn is_satisfied(&self) -> bool {
         self.kind.satisfied() || self.waiver_id.is_some()
@@ -390,17 +408,5 @@ pub fn decide(
 }
 
 fn requirement(kind: Kind, subject: &Subject, testcase: &str, policy: &Policy) -> Requirement {
-    Requirement {
-        kind,
-        waiver_id: None,
-        testcase: testcase.to_owned(),
-        subject_type: subject.subject_type.clone(),
-        subject_identifier: subject.identifier.clone(),
-        result_id: None,
-        scenario: None,
-        system_architecture: None,
-        system_variant: None,
-        error_reason: None,
-        policy: policy.label(),
-    }
+    Requirement::new(kind, subject, testcase, policy.label())
 }

@@ -208,23 +208,13 @@ impl Reader {
             return None;
         };
         let errors_before = self.errors.len();
-        for (key, _) in entries {
-            let name = key.key_text();
-            if !POLICY_KEYS.contains(&name.as_str()) {
-                let mut help = format!("policy keys: {}", POLICY_KEYS.join(", "));
-                if let Some(close) = did_you_mean(&name, POLICY_KEYS) {
-                    help = format!("did you mean `{close}`? {help}");
-                }
-                self.error(key.pos, format!("unknown policy key `{name}`"))
-                    .help = Some(help);
-            }
-        }
-        let get = |name: &str| {
-            entries
-                .iter()
-                .find(|(k, _)| k.key_text() == name)
-                .map(|(_, v)| v)
-        };
+        self.unknown_keys(entries, &POLICY_KEYS, |name| {
+            (
+                format!("unknown policy key `{name}`"),
+                format!("policy keys: {}", POLICY_KEYS.join(", ")),
+            )
+        });
+        let get = |name: &str| value_of(entries, name);
 
         let id = match get("id") {
             Some(node) => self.text(node, "id"),
@@ -376,23 +366,13 @@ impl Reader {
             &["test_case_name", "scenario", "valid_since", "valid_until"]
         };
         let before = self.errors.len();
-        for (key, _) in entries {
-            let name = key.key_text();
-            if !known.contains(&name.as_str()) {
-                let mut help = format!("`!{tag}` takes {}", known.join(", "));
-                if let Some(close) = did_you_mean(&name, known.iter().copied()) {
-                    help = format!("did you mean `{close}`? {help}");
-                }
-                self.error(key.pos, format!("`!{tag}` has no key `{name}`"))
-                    .help = Some(help);
-            }
-        }
-        let get = |name: &str| {
-            entries
-                .iter()
-                .find(|(k, _)| k.key_text() == name)
-                .map(|(_, v)| v)
-        };
+        self.unknown_keys(entries, known, |name| {
+            (
+                format!("`!{tag}` has no key `{name}`"),
+                format!("`!{tag}` takes {}", known.join(", ")),
+            )
+        });
+        let get = |name: &str| value_of(entries, name);
         let rule = if tag == "RemoteRule" {
             if origin == Origin::Remote {
                 self.error(
@@ -442,6 +422,26 @@ impl Reader {
             }
         };
         (self.errors.len() == before).then_some(rule)
+    }
+
+    /// Report every key not in `known`, with the message and help `describe`
+    /// gives for it and a did-you-mean hint.
+    fn unknown_keys(
+        &mut self,
+        entries: &[(Node, Node)],
+        known: &[&str],
+        describe: impl Fn(&str) -> (String, String),
+    ) {
+        for (key, _) in entries {
+            let name = key.key_text();
+            if !known.contains(&name.as_str()) {
+                let (message, mut help) = describe(&name);
+                if let Some(close) = did_you_mean(&name, known.iter().copied()) {
+                    help = format!("did you mean `{close}`? {help}");
+                }
+                self.error(key.pos, message).help = Some(help);
+            }
+        }
     }
 
     fn text(&mut self, node: &Node, name: &str) -> Option<String> {
@@ -495,4 +495,12 @@ impl Reader {
         }
         parsed
     }
+}
+
+/// The value of `name` in a mapping's entries.
+fn value_of<'a>(entries: &'a [(Node, Node)], name: &str) -> Option<&'a Node> {
+    entries
+        .iter()
+        .find(|(key, _)| key.key_text() == name)
+        .map(|(_, value)| value)
 }

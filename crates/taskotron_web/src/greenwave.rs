@@ -196,19 +196,17 @@ async fn decision(
                     Rule::PassingTestCase { test_case_name, .. } => {
                         testcases.insert(test_case_name.clone());
                     }
-                    Rule::Remote { .. } => remote.push(Requirement {
-                        kind: Kind::FailedFetchGatingYaml,
-                        waiver_id: None,
-                        testcase: String::new(),
-                        subject_type: subject.subject_type.clone(),
-                        subject_identifier: subject.identifier.clone(),
-                        result_id: None,
-                        scenario: None,
-                        system_architecture: None,
-                        system_variant: None,
-                        error_reason: Some("this server does not fetch gating.yaml yet".to_owned()),
-                        policy: policy.label(),
-                    }),
+                    Rule::Remote { .. } => {
+                        let mut failed = Requirement::new(
+                            Kind::FailedFetchGatingYaml,
+                            subject,
+                            "",
+                            policy.label(),
+                        );
+                        failed.error_reason =
+                            Some("this server does not fetch gating.yaml yet".to_owned());
+                        remote.push(failed);
+                    }
                 }
             }
         }
@@ -317,9 +315,9 @@ fn subjects_of(request: &serde_json::Map<String, Value>) -> Result<Vec<Subject>,
     let make = |subject_type: &str, identifier: &str| {
         let subject_type = canonical_type(subject_type).to_owned();
         let package = (subject_type == "koji_build")
-            .then(|| nvr_name(identifier))
+            .then(|| taskotron_types::Nvr::parse(identifier).ok())
             .flatten()
-            .map(str::to_owned);
+            .map(|it| it.name);
         Subject {
             subject_type,
             identifier: identifier.to_owned(),
@@ -354,13 +352,6 @@ fn subjects_of(request: &serde_json::Map<String, Value>) -> Result<Vec<Subject>,
         .and_then(Value::as_str)
         .ok_or_else(|| bad("Missing required subject_identifier"))?;
     Ok(vec![make(subject_type, identifier)])
-}
-
-fn nvr_name(nvr: &str) -> Option<&str> {
-    let mut parts = nvr.rsplitn(3, '-');
-    parts.next()?;
-    parts.next()?;
-    parts.next().filter(|it| !it.is_empty())
 }
 
 /// An on-demand policy from the request's `rules`.

@@ -151,7 +151,7 @@ pub(super) async fn distgit(
                 Some(gitref) => text(gitref),
                 None => branch_of_nvr(cx, &nvr, sink).await?,
             };
-            (package.to_owned(), gitref)
+            (package, gitref)
         }
         (None, None) => return Err(failed("`distgit` needs `package` or `nvr`")),
     };
@@ -514,7 +514,7 @@ async fn latest_stable(
     };
     for tag in &tags {
         let found = client
-            .get_latest_builds(tag, Some(name))
+            .get_latest_builds(tag, Some(&name))
             .await
             .map_err(|err| failed(format!("cannot read the latest {name} in {tag}: {err}")))?;
         if let Some(build) = found.into_iter().next() {
@@ -673,10 +673,8 @@ fn string_list(value: Option<&Json>) -> Vec<String> {
 }
 
 /// The name part of an NVR.
-fn nvr_name(nvr: &str) -> Option<&str> {
-    let mut parts = nvr.rsplitn(3, '-');
-    let (_release, _version) = (parts.next()?, parts.next()?);
-    parts.next().filter(|it| !it.is_empty())
+fn nvr_name(nvr: &str) -> Option<String> {
+    taskotron_types::Nvr::parse(nvr).ok().map(|it| it.name)
 }
 
 /// `local` under `dir`, refusing absolute paths and `..`.
@@ -734,7 +732,10 @@ mod tests {
 
     #[test]
     fn names_and_paths() {
-        assert_eq!(nvr_name("python-foo-1.2-3.fc44"), Some("python-foo"));
+        assert_eq!(
+            nvr_name("python-foo-1.2-3.fc44").as_deref(),
+            Some("python-foo")
+        );
         assert_eq!(nvr_name("foo-1.2"), None);
         let dir = Path::new("/w");
         assert_eq!(
