@@ -7,14 +7,16 @@
 //! `migrations/postgres`), applied when the store opens and by
 //! `taskotron migrate`.
 //!
-//! What it stores so far: ResultsDB's data model ([`resultsdb`]) and the
+//! What it stores so far: ResultsDB's data model ([`resultsdb`]), the
 //! outbox of messages to publish ([`outbox`]), written in the same transaction
-//! as the rows they announce.
+//! as the rows they announce, and the durable job queue with its leases and
+//! attempts ([`jobs`]).
 //!
 //! Architecture invariant: SQL appears in this crate and nowhere else. Every
 //! query is written once with dialect-aware placeholders ([`sql`]), and runs
 //! on either backend through the `with_pool!` macro.
 
+pub mod jobs;
 mod outbox;
 pub mod resultsdb;
 mod sql;
@@ -71,6 +73,24 @@ pub enum StoreError {
     /// A query failed.
     #[error("database query failed")]
     Backend(#[from] sqlx::Error),
+    /// A heartbeat or result came from an attempt that no longer holds the
+    /// job: its token is not the job's current one, or the job is no longer
+    /// running (its lease expired, it was cancelled or already finished).
+    #[error("attempt with token {token} no longer holds job {job}")]
+    StaleAttempt {
+        /// The job's uuid.
+        job: String,
+        /// The token the attempt presented.
+        token: i64,
+    },
+    /// A job to enqueue is malformed; nothing of its batch was written.
+    #[error("cannot enqueue job {key}: {reason}")]
+    InvalidJob {
+        /// The job's key, as text.
+        key: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// A result written in a transaction shared with others failed (the
     /// text says why).
     #[error("cannot store the result: {0}")]

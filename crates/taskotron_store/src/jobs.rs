@@ -1,0 +1,919 @@
+//! The durable job queue: jobs keyed by what they check, claimed by workers
+//! under leases with fencing tokens, and one record per job holding every
+//! attempt.
+//!
+//! A job's key (check, check revision, item type, item, item revision, arch
+//! and re-run number) is unique: enqueuing a key twice makes one job. A claim
+//! takes the highest-priority, oldest queued job whose `not_before` has
+//! passed and whose required capabilities the worker has, marks it running
+//! and opens an attempt with the next fencing token (`lease_token`, one more
+//! than the job's last). Only the attempt holding the job's current token
+//! may heartbeat or finish; any other gets [`StoreError::StaleAttempt`]. The
+//! sweeper ([`Store::expire_leases`]) requeues running jobs whose lease ran
+//! out, or marks them crashed once they used all their attempts.
+//!
+//! On PostgreSQL a claim picks its row with `FOR UPDATE SKIP LOCKED`, so
+//! concurrent claimers never wait for each other or take the same job; on
+//! SQLite it runs in the single writer's `BEGIN IMMEDIATE` transaction.
+//! Every time is microseconds since the Unix epoch by the database's clock,
+//! so servers on several machines agree on when a lease ends.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+use sqlx::Row;
+
+use crate::sql::{Dialect, Sql, query};
+use crate::{Store, StoreError, with_pool};
+
+/// What makes a job unique: planning the same key twice makes one job.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JobKey {
+    /// The check's name (`dist.rpmlint`).
+    pub check: String,
+    /// The revision of the check's definition.
+    pub check_revision: String,
+    /// The item type (`koji_build`, `bodhi_update`, …).
+    pub item_type: String,
+    /// The item (an NVR, an update alias, …).
+    pub item: String,
+    /// The item's revision (the NVR again, or an update's version hash).
+    pub item_revision: String,
+    /// The architecture the check runs for.
+    pub arch: String,
+    /// 0 for the planned run; an explicit re-run takes the next number.
+    pub rerun: u32,
+}
+
+impl fmt::Display for JobKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}@{} {}:{}@{} {}",
+            self.check,
+            self.check_revision,
+            self.item_type,
+            self.item,
+            self.item_revision,
+            self.arch
+        )?;
+        if self.rerun > 0 {
+            write!(f, " rerun:{}", self.rerun)?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobState {
+    /// Waiting for a worker.
+    Queued,
+    /// Leased to a worker.
+    Running,
+    /// Its worker reported a result.
+    Finished,
+    /// Its task crashed, or its lease ran out on every attempt.
+    Crashed,
+    /// Cancelled before it ended.
+    Cancelled,
+    /// Its task ran out of time.
+    TimedOut,
+}
+
+impl JobState {
+    /// The state's name in the database and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Finished => "finished",
+            JobState::Crashed => "crashed",
+            JobState::Cancelled => "cancelled",
+            JobState::TimedOut => "timed-out",
+        }
+    }
+
+    /// The state named `name`, if any.
+    pub fn parse(name: &str) -> Option<JobState> {
+        Some(match name {
+            "queued" => JobState::Queued,
+            "running" => JobState::Running,
+            "finished" => JobState::Finished,
+            "crashed" => JobState::Crashed,
+            "cancelled" => JobState::Cancelled,
+            "timed-out" => JobState::TimedOut,
+            _ => return None,
+        })
+    }
+
+    /// Whether the job has ended (no claim, heartbeat or result changes it).
+    pub fn is_final(self) -> bool {
+        !matches!(self, JobState::Queued | JobState::Running)
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn decode_state(name: &str) -> Result<JobState, sqlx::Error> {
+    JobState::parse(name)
+        .ok_or_else(|| sqlx::Error::Decode(format!("unknown job state {name:?}").into()))
+}
+
+/// What a worker must offer to run a job. `None` and no labels accept any
+/// worker.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Requirements {
+    /// The architecture the worker must run.
+    pub arch: Option<String>,
+    /// The sandbox kind the worker must have (`bwrap`, `vm`, …).
+    pub sandbox: Option<String>,
+    /// Labels the worker must all have.
+    pub labels: Vec<String>,
+}
+
+/// A job to enqueue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    /// Its unique key.
+    pub key: JobKey,
+    /// Higher runs first.
+    pub priority: i64,
+    /// How long from now before a worker may take it.
+    pub delay: Duration,
+    /// What the worker must offer.
+    pub requires: Requirements,
+    /// How many attempts the job gets before a lost lease crashes it (at
+    /// least 1).
+    pub max_attempts: u32,
+}
+
+/// What enqueuing did with one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Enqueued {
+    /// A new job, with its uuid.
+    Inserted(String),
+    /// The key already had a job (whatever its state), with its uuid.
+    Existing(String),
+}
+
+impl Enqueued {
+    /// The job's uuid.
+    pub fn uuid(&self) -> &str {
+        match self {
+            Enqueued::Inserted(it) | Enqueued::Existing(it) => it,
+        }
+    }
+}
+
+/// What a worker offers when it asks for work.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkerCaps {
+    /// The worker's name, recorded on each attempt.
+    pub name: String,
+    /// The architectures it runs.
+    pub arches: Vec<String>,
+    /// The sandbox kinds it has.
+    pub sandboxes: Vec<String>,
+    /// Its labels.
+    pub labels: Vec<String>,
+}
+
+/// A claimed job: the worker holds it until `expires_at` unless it
+/// heartbeats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The job's uuid.
+    pub uuid: String,
+    /// The job's key.
+    pub key: JobKey,
+    /// The attempt's number (1 for the first).
+    pub attempt: i64,
+    /// The fencing token: heartbeats and the result must carry it.
+    pub token: i64,
+    /// When the lease runs out, in microseconds since the epoch.
+    pub expires_at: i64,
+}
+
+/// How a worker ended its attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinalState {
+    /// The task ran and reported (its verdict is in the outcome).
+    Finished,
+    /// The task crashed.
+    Crashed,
+    /// The task ran out of time.
+    TimedOut,
+}
+
+impl From<FinalState> for JobState {
+    fn from(state: FinalState) -> JobState {
+        match state {
+            FinalState::Finished => JobState::Finished,
+            FinalState::Crashed => JobState::Crashed,
+            FinalState::TimedOut => JobState::TimedOut,
+        }
+    }
+}
+
+/// The result of an attempt, as its worker reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobOutcome {
+    /// The job's state from now on.
+    pub state: FinalState,
+    /// The task's exit status, when it ran.
+    pub exit_status: Option<i64>,
+    /// A one-line summary (`PASSED`, `FAILED: 3 errors`, …).
+    pub outcome: Option<String>,
+    /// Where the attempt's log is.
+    pub log_url: Option<String>,
+    /// Where the attempt's artifacts are.
+    pub artifacts_url: Option<String>,
+    /// The ResultsDB group holding the job's results.
+    pub result_group: Option<String>,
+}
+
+/// One attempt at a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// Its number, from 1.
+    pub attempt: i64,
+    /// The worker that claimed it.
+    pub worker: String,
+    /// Its fencing token.
+    pub token: i64,
+    /// When its lease runs (or ran) out.
+    pub lease_expires_at: i64,
+    /// When it was claimed.
+    pub started_at: i64,
+    /// When it ended, if it has.
+    pub ended_at: Option<i64>,
+    /// Why it ended: `finished`, `lease-expired` or `cancelled`.
+    pub end_reason: Option<String>,
+    /// The task's exit status, when reported.
+    pub exit_status: Option<i64>,
+    /// The worker's summary.
+    pub outcome: Option<String>,
+    /// Where its log is.
+    pub log_url: Option<String>,
+    /// Where its artifacts are.
+    pub artifacts_url: Option<String>,
+}
+
+/// A job's record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// Its uuid.
+    pub uuid: String,
+    /// Its key.
+    pub key: JobKey,
+    /// Where it stands.
+    pub state: JobState,
+    /// Higher runs first.
+    pub priority: i64,
+    /// No worker takes it before this time.
+    pub not_before: i64,
+    /// What a worker must offer (labels sorted).
+    pub requires: Requirements,
+    /// How many times it was claimed.
+    pub attempt_count: i64,
+    /// How many attempts it gets.
+    pub max_attempts: i64,
+    /// The current (last issued) fencing token; 0 before the first claim.
+    pub token: i64,
+    /// When the running attempt's lease runs out.
+    pub lease_expires_at: Option<i64>,
+    /// The worker of the last attempt.
+    pub worker: Option<String>,
+    /// When it was enqueued.
+    pub created_at: i64,
+    /// When it last changed.
+    pub updated_at: i64,
+    /// The summary of how it ended.
+    pub outcome: Option<String>,
+    /// The ResultsDB group of its results.
+    pub result_group: Option<String>,
+    /// Every attempt, first first.
+    pub attempts: Vec<Attempt>,
+}
+
+/// Which jobs [`Store::list_jobs`] returns (all the given fields must match).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobFilter {
+    /// In this state.
+    pub state: Option<JobState>,
+    /// On this item.
+    pub item: Option<String>,
+    /// Of this check.
+    pub check: Option<String>,
+    /// With an attempt by this worker.
+    pub worker: Option<String>,
+    /// At most this many, newest first.
+    pub limit: i64,
+}
+
+impl Default for JobFilter {
+    fn default() -> JobFilter {
+        JobFilter {
+            state: None,
+            item: None,
+            check: None,
+            worker: None,
+            limit: 100,
+        }
+    }
+}
+
+/// A job the sweeper took back from a worker whose lease ran out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expired {
+    /// The job's uuid.
+    pub uuid: String,
+    /// The token of the attempt that lost its lease.
+    pub token: i64,
+    /// `Queued` when it gets another attempt, `Crashed` when it used them all.
+    pub state: JobState,
+}
+
+/// The database's clock, in microseconds since the epoch.
+fn now_sql(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)",
+        Dialect::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)",
+    }
+}
+
+fn micros(duration: Duration) -> i64 {
+    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX / 4)
+}
+
+const KEY_COLUMNS: &str = "check_name, check_revision, item_type, item, item_revision, arch, rerun";
+
+const JOB_COLUMNS: &str = "j.id, j.uuid, j.check_name, j.check_revision, j.item_type, j.item, \
+     j.item_revision, j.arch, j.rerun, j.state, j.priority, j.not_before, j.req_arch, \
+     j.req_sandbox, j.req_labels, j.attempts, j.max_attempts, j.lease_token, \
+     j.lease_expires_at, j.worker, j.created_at, j.updated_at, j.outcome, j.result_group";
+
+const ATTEMPT_COLUMNS: &str = "job_id, attempt, worker, lease_token, lease_expires_at, \
+     started_at, ended_at, end_reason, exit_status, outcome, log_url, artifacts_url";
+
+/// Begin a write transaction: `BEGIN IMMEDIATE` on SQLite takes the write
+/// lock up front.
+macro_rules! begin {
+    ($pool:expr, $dialect:expr) => {
+        match $dialect {
+            Dialect::Sqlite => $pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => $pool.begin().await?,
+        }
+    };
+}
+
+/// Decode a [`JobKey`] from the key columns starting at `$at`.
+macro_rules! key_from_row {
+    ($row:expr, $at:expr) => {{
+        let row = &$row;
+        let rerun: i64 = row.try_get($at + 6)?;
+        JobKey {
+            check: row.try_get($at)?,
+            check_revision: row.try_get($at + 1)?,
+            item_type: row.try_get($at + 2)?,
+            item: row.try_get($at + 3)?,
+            item_revision: row.try_get($at + 4)?,
+            arch: row.try_get($at + 5)?,
+            rerun: u32::try_from(rerun).map_err(|err| sqlx::Error::Decode(Box::new(err)))?,
+        }
+    }};
+}
+
+/// Decode `(id, Job)` from a row of [`JOB_COLUMNS`] (attempts left empty).
+macro_rules! job_from_row {
+    ($row:expr) => {{
+        let row = &$row;
+        let id: i64 = row.try_get(0)?;
+        let state: String = row.try_get(9)?;
+        let labels: String = row.try_get(14)?;
+        let job = Job {
+            uuid: row.try_get(1)?,
+            key: key_from_row!(row, 2),
+            state: decode_state(&state)?,
+            priority: row.try_get(10)?,
+            not_before: row.try_get(11)?,
+            requires: Requirements {
+                arch: row.try_get(12)?,
+                sandbox: row.try_get(13)?,
+                labels: labels.split_whitespace().map(str::to_owned).collect(),
+            },
+            attempt_count: row.try_get(15)?,
+            max_attempts: row.try_get(16)?,
+            token: row.try_get(17)?,
+            lease_expires_at: row.try_get(18)?,
+            worker: row.try_get(19)?,
+            created_at: row.try_get(20)?,
+            updated_at: row.try_get(21)?,
+            outcome: row.try_get(22)?,
+            result_group: row.try_get(23)?,
+            attempts: Vec::new(),
+        };
+        (id, job)
+    }};
+}
+
+/// Decode `(job id, Attempt)` from a row of [`ATTEMPT_COLUMNS`].
+macro_rules! attempt_from_row {
+    ($row:expr) => {{
+        let row = &$row;
+        let job_id: i64 = row.try_get(0)?;
+        let attempt = Attempt {
+            attempt: row.try_get(1)?,
+            worker: row.try_get(2)?,
+            token: row.try_get(3)?,
+            lease_expires_at: row.try_get(4)?,
+            started_at: row.try_get(5)?,
+            ended_at: row.try_get(6)?,
+            end_reason: row.try_get(7)?,
+            exit_status: row.try_get(8)?,
+            outcome: row.try_get(9)?,
+            log_url: row.try_get(10)?,
+            artifacts_url: row.try_get(11)?,
+        };
+        (job_id, attempt)
+    }};
+}
+
+/// Append `WHERE`-clause tests matching a job's key columns (prefixed `j.`).
+fn push_key_match(sql: &mut Sql, key: &JobKey) {
+    sql.push(" j.check_name = ").text(&key.check);
+    sql.push(" AND j.check_revision = ")
+        .text(&key.check_revision);
+    sql.push(" AND j.item_type = ").text(&key.item_type);
+    sql.push(" AND j.item = ").text(&key.item);
+    sql.push(" AND j.item_revision = ").text(&key.item_revision);
+    sql.push(" AND j.arch = ").text(&key.arch);
+    sql.push(" AND j.rerun = ").int(i64::from(key.rerun));
+}
+
+/// Append the tests that a queued job `j` accepts `worker`.
+fn push_caps_match(sql: &mut Sql, worker: &WorkerCaps) {
+    if worker.arches.is_empty() {
+        sql.push(" AND j.req_arch IS NULL");
+    } else {
+        sql.push(" AND (j.req_arch IS NULL OR j.req_arch IN ")
+            .text_list(&worker.arches)
+            .push(")");
+    }
+    if worker.sandboxes.is_empty() {
+        sql.push(" AND j.req_sandbox IS NULL");
+    } else {
+        sql.push(" AND (j.req_sandbox IS NULL OR j.req_sandbox IN ")
+            .text_list(&worker.sandboxes)
+            .push(")");
+    }
+    sql.push(" AND NOT EXISTS (SELECT 1 FROM job_labels l WHERE l.job_id = j.id");
+    if !worker.labels.is_empty() {
+        sql.push(" AND l.label NOT IN ").text_list(&worker.labels);
+    }
+    sql.push(")");
+}
+
+/// Refuse a job the queue could not store faithfully.
+fn check_new_job(job: &NewJob) -> Result<(), StoreError> {
+    let reason = if job.max_attempts == 0 {
+        Some("max_attempts must be at least 1")
+    } else if job
+        .requires
+        .labels
+        .iter()
+        .any(|it| it.is_empty() || it.contains(char::is_whitespace))
+    {
+        Some("a required label is empty or contains white space")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(StoreError::InvalidJob {
+            key: job.key.to_string(),
+            reason,
+        }),
+        None => Ok(()),
+    }
+}
+
+impl Store {
+    /// Enqueue `jobs` in one transaction, answering for each whether it made
+    /// a new job or its key already had one (then nothing changes). A
+    /// malformed job ([`StoreError::InvalidJob`]: no attempts allowed, an
+    /// empty label or one with white space) refuses the whole batch.
+    pub async fn enqueue_jobs(
+        &self,
+        jobs: &[NewJob],
+    ) -> Result<Vec<(JobKey, Enqueued)>, StoreError> {
+        for job in jobs {
+            check_new_job(job)?;
+        }
+        let mut out = Vec::with_capacity(jobs.len());
+        with_pool!(self, write, |pool, dialect| {
+            let now = now_sql(dialect);
+            let mut tx = begin!(pool, dialect);
+            for job in jobs {
+                let key = &job.key;
+                let uuid = uuid::Uuid::new_v4().to_string();
+                let mut labels = job.requires.labels.clone();
+                labels.sort();
+                labels.dedup();
+                let mut sql = Sql::new(dialect, "INSERT INTO jobs (uuid, ");
+                sql.push(KEY_COLUMNS);
+                sql.push(
+                    ", state, priority, not_before, req_arch, req_sandbox, req_labels, \
+                     max_attempts, created_at, updated_at) VALUES (",
+                );
+                sql.text(&uuid).push(", ").text(&key.check);
+                sql.push(", ").text(&key.check_revision);
+                sql.push(", ").text(&key.item_type);
+                sql.push(", ").text(&key.item);
+                sql.push(", ").text(&key.item_revision);
+                sql.push(", ").text(&key.arch);
+                sql.push(", ").int(i64::from(key.rerun));
+                sql.push(", 'queued', ").int(job.priority);
+                sql.push(&format!(", {now} + ")).int(micros(job.delay));
+                sql.push(", ").opt_text(job.requires.arch.as_deref());
+                sql.push(", ").opt_text(job.requires.sandbox.as_deref());
+                sql.push(", ").text(&labels.join(" "));
+                sql.push(", ").int(i64::from(job.max_attempts));
+                sql.push(&format!(", {now}, {now}) ON CONFLICT ("));
+                sql.push(KEY_COLUMNS);
+                sql.push(") DO NOTHING RETURNING id");
+                match query!(sql).fetch_optional(&mut *tx).await? {
+                    Some(row) => {
+                        let id: i64 = row.try_get(0)?;
+                        for label in &labels {
+                            let mut sql = Sql::new(
+                                dialect,
+                                "INSERT INTO job_labels (job_id, label) VALUES (",
+                            );
+                            sql.int(id).push(", ").text(label).push(")");
+                            query!(sql).execute(&mut *tx).await?;
+                        }
+                        out.push((key.clone(), Enqueued::Inserted(uuid)));
+                    }
+                    None => {
+                        let mut sql = Sql::new(dialect, "SELECT j.uuid FROM jobs j WHERE");
+                        push_key_match(&mut sql, key);
+                        let row = query!(sql).fetch_one(&mut *tx).await?;
+                        out.push((key.clone(), Enqueued::Existing(row.try_get(0)?)));
+                    }
+                }
+            }
+            tx.commit().await?;
+        });
+        Ok(out)
+    }
+
+    /// Lease the best job `worker` can run for `lease` from now: the
+    /// highest priority, then the oldest, of the queued jobs whose
+    /// `not_before` has passed and whose requirements the worker meets.
+    /// `None` when there is none.
+    pub async fn claim_job(
+        &self,
+        worker: &WorkerCaps,
+        lease: Duration,
+    ) -> Result<Option<Lease>, StoreError> {
+        let dialect = self.dialect();
+        let now = now_sql(dialect);
+        let mut sql = Sql::new(
+            dialect,
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, \
+             lease_token = lease_token + 1, worker = ",
+        );
+        sql.text(&worker.name);
+        sql.push(&format!(", lease_expires_at = {now} + "))
+            .int(micros(lease));
+        sql.push(&format!(
+            ", updated_at = {now} WHERE state = 'queued' AND id = (SELECT j.id FROM jobs j \
+             WHERE j.state = 'queued' AND j.not_before <= {now}"
+        ));
+        push_caps_match(&mut sql, worker);
+        sql.push(" ORDER BY j.priority DESC, j.id LIMIT 1");
+        if dialect == Dialect::Postgres {
+            // Rows other claimers hold are skipped, not waited for; a row
+            // claimed and committed meanwhile is re-checked and fails
+            // `state = 'queued'`.
+            sql.push(" FOR UPDATE SKIP LOCKED");
+        }
+        sql.push(") RETURNING id, ");
+        sql.push(KEY_COLUMNS);
+        sql.push(", uuid, attempts, lease_token, lease_expires_at, updated_at");
+        with_pool!(self, write, |pool, dialect| {
+            let mut tx = begin!(pool, dialect);
+            let Some(row) = query!(sql).fetch_optional(&mut *tx).await? else {
+                tx.rollback().await?;
+                return Ok(None);
+            };
+            let id: i64 = row.try_get(0)?;
+            let lease = Lease {
+                key: key_from_row!(row, 1),
+                uuid: row.try_get(8)?,
+                attempt: row.try_get(9)?,
+                token: row.try_get(10)?,
+                expires_at: row.try_get(11)?,
+            };
+            let started_at: i64 = row.try_get(12)?;
+            let mut insert = Sql::new(
+                dialect,
+                "INSERT INTO job_attempts (job_id, attempt, worker, lease_token, \
+                 lease_expires_at, started_at) VALUES (",
+            );
+            insert.int(id).push(", ").int(lease.attempt);
+            insert.push(", ").text(&worker.name);
+            insert.push(", ").int(lease.token);
+            insert.push(", ").int(lease.expires_at);
+            insert.push(", ").int(started_at).push(")");
+            query!(insert).execute(&mut *tx).await?;
+            tx.commit().await?;
+            tracing::debug!(job.uuid = %lease.uuid, job.key = %lease.key, worker = %worker.name,
+                token = lease.token, "leased a job");
+            Ok(Some(lease))
+        })
+    }
+
+    /// Extend the lease of job `uuid` to `lease` from now, for the attempt
+    /// holding `token`; answers the new expiry. A token that is not the
+    /// job's current one, or a job no longer running (expired and swept,
+    /// cancelled, finished), is [`StoreError::StaleAttempt`]: its worker must
+    /// stop the task.
+    pub async fn heartbeat(
+        &self,
+        uuid: &str,
+        token: i64,
+        lease: Duration,
+    ) -> Result<i64, StoreError> {
+        let dialect = self.dialect();
+        let now = now_sql(dialect);
+        let mut sql = Sql::new(
+            dialect,
+            &format!("UPDATE jobs SET lease_expires_at = {now} + "),
+        );
+        sql.int(micros(lease));
+        sql.push(&format!(", updated_at = {now} WHERE uuid = "))
+            .text(uuid);
+        sql.push(" AND lease_token = ").int(token);
+        sql.push(" AND state = 'running' RETURNING id, lease_expires_at");
+        with_pool!(self, write, |pool, dialect| {
+            let mut tx = begin!(pool, dialect);
+            let Some(row) = query!(sql).fetch_optional(&mut *tx).await? else {
+                tx.rollback().await?;
+                return Err(self.stale_or_missing(uuid, token).await);
+            };
+            let id: i64 = row.try_get(0)?;
+            let expires_at: i64 = row.try_get(1)?;
+            let mut attempt = Sql::new(dialect, "UPDATE job_attempts SET lease_expires_at = ");
+            attempt.int(expires_at).push(" WHERE job_id = ").int(id);
+            attempt.push(" AND lease_token = ").int(token);
+            query!(attempt).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(expires_at)
+        })
+    }
+
+    /// Record the result of the attempt holding `token` on job `uuid` and
+    /// end the job in `outcome.state`. Accepted only while the job runs
+    /// under that token; anything else is [`StoreError::StaleAttempt`] and
+    /// changes nothing, so a zombie attempt's late result never counts.
+    pub async fn finish_job(
+        &self,
+        uuid: &str,
+        token: i64,
+        outcome: &JobOutcome,
+    ) -> Result<(), StoreError> {
+        let dialect = self.dialect();
+        let now = now_sql(dialect);
+        let mut sql = Sql::new(dialect, "UPDATE jobs SET state = ");
+        sql.text(JobState::from(outcome.state).as_str());
+        sql.push(", outcome = ")
+            .opt_text(outcome.outcome.as_deref());
+        sql.push(", result_group = ")
+            .opt_text(outcome.result_group.as_deref());
+        sql.push(&format!(
+            ", lease_expires_at = NULL, updated_at = {now} WHERE uuid = "
+        ))
+        .text(uuid);
+        sql.push(" AND lease_token = ").int(token);
+        sql.push(" AND state = 'running' RETURNING id");
+        with_pool!(self, write, |pool, dialect| {
+            let mut tx = begin!(pool, dialect);
+            let Some(row) = query!(sql).fetch_optional(&mut *tx).await? else {
+                tx.rollback().await?;
+                return Err(self.stale_or_missing(uuid, token).await);
+            };
+            let id: i64 = row.try_get(0)?;
+            let mut attempt = Sql::new(
+                dialect,
+                &format!(
+                    "UPDATE job_attempts SET ended_at = {now}, end_reason = 'finished', exit_status = "
+                ),
+            );
+            match outcome.exit_status {
+                Some(status) => attempt.int(status),
+                None => attempt.push("NULL"),
+            };
+            attempt
+                .push(", outcome = ")
+                .opt_text(outcome.outcome.as_deref());
+            attempt
+                .push(", log_url = ")
+                .opt_text(outcome.log_url.as_deref());
+            attempt
+                .push(", artifacts_url = ")
+                .opt_text(outcome.artifacts_url.as_deref());
+            attempt.push(" WHERE job_id = ").int(id);
+            attempt.push(" AND lease_token = ").int(token);
+            query!(attempt).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// The error for a heartbeat or result that matched no running job.
+    async fn stale_or_missing(&self, uuid: &str, token: i64) -> StoreError {
+        let mut sql = Sql::new(self.dialect(), "SELECT 1 FROM jobs WHERE uuid = ");
+        sql.text(uuid);
+        let found = with_pool!(self, write, |pool, _dialect| {
+            query!(sql)
+                .fetch_optional(pool)
+                .await
+                .map(|it| it.is_some())
+        });
+        match found {
+            Ok(true) => StoreError::StaleAttempt {
+                job: uuid.to_owned(),
+                token,
+            },
+            Ok(false) => StoreError::NotFound("job"),
+            Err(err) => StoreError::Backend(err),
+        }
+    }
+
+    /// The sweeper: take back every running job whose lease has run out.
+    /// A job with attempts left goes back to the queue; one that used them
+    /// all is crashed. Its attempt ends as `lease-expired`, and its token
+    /// is dead from now on.
+    pub async fn expire_leases(&self) -> Result<Vec<Expired>, StoreError> {
+        let dialect = self.dialect();
+        let now = now_sql(dialect);
+        let sql = Sql::new(
+            dialect,
+            &format!(
+                "UPDATE jobs SET \
+                 state = CASE WHEN attempts >= max_attempts THEN 'crashed' ELSE 'queued' END, \
+                 outcome = CASE WHEN attempts >= max_attempts \
+                   THEN 'lease expired on every attempt' ELSE outcome END, \
+                 lease_expires_at = NULL, updated_at = {now} \
+                 WHERE state = 'running' AND lease_expires_at < {now} \
+                 RETURNING id, uuid, lease_token, state"
+            ),
+        );
+        with_pool!(self, write, |pool, dialect| {
+            let mut tx = begin!(pool, dialect);
+            let rows = query!(sql).fetch_all(&mut *tx).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                let id: i64 = row.try_get(0)?;
+                let state: String = row.try_get(3)?;
+                let expired = Expired {
+                    uuid: row.try_get(1)?,
+                    token: row.try_get(2)?,
+                    state: decode_state(&state)?,
+                };
+                let mut attempt = Sql::new(
+                    dialect,
+                    &format!(
+                        "UPDATE job_attempts SET ended_at = {now}, end_reason = 'lease-expired' \
+                         WHERE ended_at IS NULL AND job_id = "
+                    ),
+                );
+                attempt
+                    .int(id)
+                    .push(" AND lease_token = ")
+                    .int(expired.token);
+                query!(attempt).execute(&mut *tx).await?;
+                out.push(expired);
+            }
+            tx.commit().await?;
+            for it in &out {
+                tracing::info!(job.uuid = %it.uuid, token = it.token, state = %it.state,
+                    "a job's lease expired");
+            }
+            Ok(out)
+        })
+    }
+
+    /// Cancel job `uuid` if it is queued or running (a running attempt
+    /// ends as `cancelled`, and its worker's next heartbeat fails):
+    /// `false` when it had already ended.
+    pub async fn cancel_job(&self, uuid: &str) -> Result<bool, StoreError> {
+        let dialect = self.dialect();
+        let now = now_sql(dialect);
+        let mut sql = Sql::new(
+            dialect,
+            &format!(
+                "UPDATE jobs SET state = 'cancelled', lease_expires_at = NULL, \
+                 updated_at = {now} WHERE state IN ('queued', 'running') AND uuid = "
+            ),
+        );
+        sql.text(uuid).push(" RETURNING id");
+        with_pool!(self, write, |pool, dialect| {
+            let mut tx = begin!(pool, dialect);
+            let Some(row) = query!(sql).fetch_optional(&mut *tx).await? else {
+                tx.rollback().await?;
+                return match self.get_job(uuid).await? {
+                    Some(_) => Ok(false),
+                    None => Err(StoreError::NotFound("job")),
+                };
+            };
+            let id: i64 = row.try_get(0)?;
+            let mut attempt = Sql::new(
+                dialect,
+                &format!(
+                    "UPDATE job_attempts SET ended_at = {now}, end_reason = 'cancelled' \
+                     WHERE ended_at IS NULL AND job_id = "
+                ),
+            );
+            attempt.int(id);
+            query!(attempt).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// One job by uuid, with its attempts.
+    pub async fn get_job(&self, uuid: &str) -> Result<Option<Job>, StoreError> {
+        let mut sql = Sql::new(
+            self.dialect(),
+            &format!("SELECT {JOB_COLUMNS} FROM jobs j WHERE j.uuid = "),
+        );
+        sql.text(uuid);
+        Ok(self.jobs(&sql).await?.into_iter().next())
+    }
+
+    /// The newest jobs matching `filter`, with their attempts.
+    pub async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>, StoreError> {
+        let mut sql = Sql::new(
+            self.dialect(),
+            &format!("SELECT {JOB_COLUMNS} FROM jobs j WHERE 1 = 1"),
+        );
+        if let Some(state) = filter.state {
+            sql.push(" AND j.state = ").text(state.as_str());
+        }
+        if let Some(item) = &filter.item {
+            sql.push(" AND j.item = ").text(item);
+        }
+        if let Some(check) = &filter.check {
+            sql.push(" AND j.check_name = ").text(check);
+        }
+        if let Some(worker) = &filter.worker {
+            sql.push(
+                " AND EXISTS (SELECT 1 FROM job_attempts a WHERE a.job_id = j.id AND a.worker = ",
+            )
+            .text(worker)
+            .push(")");
+        }
+        sql.push(" ORDER BY j.id DESC LIMIT ")
+            .int_literal(filter.limit.max(0));
+        self.jobs(&sql).await
+    }
+
+    /// Run a query of [`JOB_COLUMNS`] and load the attempts of its jobs in
+    /// one more query.
+    async fn jobs(&self, sql: &Sql) -> Result<Vec<Job>, StoreError> {
+        with_pool!(self, read, |pool, dialect| {
+            let mut ids = Vec::new();
+            let mut at = HashMap::new();
+            let mut jobs = Vec::new();
+            for row in query!(sql).fetch_all(pool).await? {
+                let (id, job) = job_from_row!(row);
+                at.insert(id, jobs.len());
+                ids.push(id);
+                jobs.push(job);
+            }
+            if ids.is_empty() {
+                return Ok(jobs);
+            }
+            let mut attempts = Sql::new(
+                dialect,
+                &format!("SELECT {ATTEMPT_COLUMNS} FROM job_attempts WHERE job_id IN "),
+            );
+            attempts.int_list(&ids).push(" ORDER BY job_id, attempt");
+            for row in query!(attempts).fetch_all(pool).await? {
+                let (job_id, attempt) = attempt_from_row!(row);
+                if let Some(job) = at.get(&job_id).and_then(|it| jobs.get_mut(*it)) {
+                    job.attempts.push(attempt);
+                }
+            }
+            Ok(jobs)
+        })
+    }
+}
