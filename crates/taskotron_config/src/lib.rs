@@ -62,6 +62,19 @@ pub struct Config {
     pub repos: ReposConfig,
     /// The `[gating]` table.
     pub gating: GatingConfig,
+    /// The `[waivers]` table.
+    pub waivers: WaiversConfig,
+}
+
+/// `[waivers]`: the WaiverDB-compatible API.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct WaiversConfig {
+    /// `superusers`: authenticated users (token names or HTTP Basic users)
+    /// who may waive on someone else's behalf, as Bodhi does; the waiver
+    /// records them in `proxied_by`. Default: nobody.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub superusers: Vec<String>,
 }
 
 /// `[gating]`: the policies the Greenwave-compatible decision API uses.
@@ -253,6 +266,11 @@ pub struct ApiConfig {
     /// HTTP Basic authentication.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users_file: Option<PathBuf>,
+    /// `worker-tokens-file`: a file of `NAME:TOKEN` lines, one per worker
+    /// (the name is the worker's); a worker authenticates with
+    /// `Authorization: Bearer TOKEN`. Without it the worker API is disabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker_tokens_file: Option<PathBuf>,
 }
 
 impl Default for ApiConfig {
@@ -265,6 +283,7 @@ impl Default for ApiConfig {
             max_body_bytes: 1024 * 1024,
             tokens_file: None,
             users_file: None,
+            worker_tokens_file: None,
         }
     }
 }
@@ -662,6 +681,10 @@ impl Config {
             ("resultsdb.token-file", resultsdb.token_file.as_ref()),
             ("api.tokens-file", self.api.tokens_file.as_ref()),
             ("api.users-file", self.api.users_file.as_ref()),
+            (
+                "api.worker-tokens-file",
+                self.api.worker_tokens_file.as_ref(),
+            ),
             ("gating.policies-dir", self.gating.policies_dir.as_ref()),
         ] {
             if value.is_some_and(|path| path.as_os_str().is_empty()) {
@@ -973,6 +996,20 @@ mod tests {
     }
 
     #[test]
+    fn worker_tokens_file() {
+        check(
+            "[api]\nworker-tokens-file = \"/etc/taskotron/workers\"\n",
+            |it| {
+                it.api.worker_tokens_file = Some(PathBuf::from("/etc/taskotron/workers"));
+            },
+        );
+        check_err(
+            "[api]\nworker-tokens-file = \"\"\n",
+            &["api.worker-tokens-file", "must not be empty"],
+        );
+    }
+
+    #[test]
     fn defaults() {
         check("", |_| {});
         check("# nothing here\n", |_| {});
@@ -1268,7 +1305,7 @@ mod tests {
              development = \"https://dl.fedoraproject.org/pub/fedora/linux/development/{devel}/Everything/{arch}/os/\"\n\
              updates = \"https://dl.fedoraproject.org/pub/fedora/linux/updates/{version}/Everything/{arch}/\"\n\
              updates-testing = \"https://dl.fedoraproject.org/pub/fedora/linux/updates/testing/{version}/Everything/{arch}/\"\n\n\
-             [gating]\n"
+             [gating]\n\n[waivers]\n"
         );
         check(
             "[runner]\ntask-timeout = \"1h 30m 5s\"\n[resultsdb]\nurl = \"http://r/api\"\ntoken-file = \"t\"\n",

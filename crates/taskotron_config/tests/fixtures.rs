@@ -10,7 +10,7 @@ use std::time::Duration;
 use taskotron_config::{
     AmqpConfig, ApiConfig, BodhiConfig, Config, ConfigError, DatabaseConfig, DistgitConfig,
     GatingConfig, KojiConfig, ReposConfig, ResultsdbConfig, RunnerConfig, SandboxKind,
-    ServerConfig, TagRepoConfig,
+    ServerConfig, TagRepoConfig, WaiversConfig,
 };
 
 /// Each bad fixture with the fragments its error message must contain (besides
@@ -93,6 +93,7 @@ fn expected_good() -> Config {
             max_body_bytes: 65536,
             tokens_file: Some("/etc/taskotron/api-tokens".into()),
             users_file: Some("/etc/taskotron/api-users".into()),
+            worker_tokens_file: None,
         },
         database: DatabaseConfig {
             url: Some("postgres://taskotron@db.example.org/taskotron".into()),
@@ -131,6 +132,9 @@ fn expected_good() -> Config {
         },
         gating: GatingConfig {
             policies_dir: Some("/etc/taskotron/policies".into()),
+        },
+        waivers: WaiversConfig {
+            superusers: vec!["bodhi".into()],
         },
     }
 }

@@ -20,6 +20,7 @@ pub mod jobs;
 mod outbox;
 pub mod resultsdb;
 mod sql;
+pub mod waivers;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -111,6 +111,59 @@ impl WriteAuth {
     }
 }
 
+/// The per-worker tokens of the worker API (`api.worker-tokens-file`):
+/// `NAME:TOKEN` lines, the name being the worker's. Without a file the
+/// worker API is disabled.
+#[derive(Clone, Default)]
+pub struct WorkerAuth {
+    tokens: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for WorkerAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerAuth")
+            .field(
+                "workers",
+                &self.tokens.iter().map(|(name, _)| name).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl WorkerAuth {
+    /// Load a `NAME:TOKEN` file; blank lines and `#` comments are skipped.
+    pub fn load(path: &Path) -> Result<WorkerAuth, AuthFileError> {
+        Ok(WorkerAuth {
+            tokens: read_pairs(path)?,
+        })
+    }
+
+    /// Tokens given directly (tests).
+    pub fn from_pairs(tokens: Vec<(String, String)>) -> WorkerAuth {
+        WorkerAuth { tokens }
+    }
+
+    /// The name of the worker whose `Authorization: Bearer TOKEN` this is.
+    pub fn check(&self, headers: &HeaderMap) -> Result<String, ApiError> {
+        let header = headers
+            .get(AUTHORIZATION)
+            .and_then(|it| it.to_str().ok())
+            .unwrap_or("");
+        let Some(token) = header.strip_prefix("Bearer ") else {
+            return Err(ApiError::Unauthorized(if header.is_empty() {
+                "the worker API needs a worker's token: Authorization: Bearer TOKEN".to_owned()
+            } else {
+                "the worker API takes only Bearer tokens".to_owned()
+            }));
+        };
+        self.tokens
+            .iter()
+            .find(|(_, secret)| same(secret, token.trim()))
+            .map(|(name, _)| name.clone())
+            .ok_or_else(|| ApiError::Unauthorized("the worker token is not valid".to_owned()))
+    }
+}
+
 /// Compare secrets in time that does not depend on where they differ.
 fn same(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -181,6 +234,29 @@ mod tests {
         assert!(auth.check(&HeaderMap::new()).is_err());
         assert_eq!(WriteAuth::default().check(&HeaderMap::new()).unwrap(), None);
         assert!(same("abc", "abc") && !same("abc", "abd") && !same("abc", "ab"));
+    }
+
+    #[test]
+    fn worker_tokens_name_the_worker() {
+        let auth =
+            WorkerAuth::from_pairs(vec![("w1".into(), "s1".into()), ("w2".into(), "s2".into())]);
+        assert_eq!(auth.check(&headers("Bearer s2")).unwrap(), "w2");
+        for bad in [
+            headers("Bearer s3"),
+            headers("Basic czE="),
+            HeaderMap::new(),
+        ] {
+            assert!(matches!(auth.check(&bad), Err(ApiError::Unauthorized(_))));
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("workers");
+        std::fs::write(&file, "# workers\nbuilder-1:sekrit\n").unwrap();
+        let loaded = WorkerAuth::load(&file).unwrap();
+        assert_eq!(
+            loaded.check(&headers("Bearer sekrit")).unwrap(),
+            "builder-1"
+        );
+        assert!(!format!("{loaded:?}").contains("sekrit"));
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub enum ApiError {
     /// No credentials, or wrong ones, for a write; 401.
     #[error("{0}")]
     Unauthorized(String),
+    /// The caller is known but may not do this; 403 with this message.
+    #[error("{0}")]
+    Forbidden(String),
     /// The thing asked for does not exist; 404 with this message.
     #[error("{0}")]
     NotFound(String),
@@ -35,6 +38,8 @@ pub enum ApiError {
     #[error("the request body must be JSON (Content-Type: application/json)")]
     UnsupportedMediaType,
     /// The database failed; 500, logged here and never shown to the client.
+    /// Two store errors are the client's: a stale attempt (409) and a
+    /// malformed job (400), both shown with the store's message.
     #[error("internal error")]
     Store(#[from] StoreError),
     /// The database cannot be reached (health checks); 503.
@@ -71,6 +76,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(message) => {
                 (StatusCode::UNAUTHORIZED, json!({"message": message}))
             }
+            ApiError::Forbidden(message) => (StatusCode::FORBIDDEN, json!({"message": message})),
             ApiError::NotFound(message) => (StatusCode::NOT_FOUND, json!({"message": message})),
             ApiError::TooLarge(_) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -80,6 +86,12 @@ impl IntoResponse for ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 json!({"message": self.to_string()}),
             ),
+            ApiError::Store(err @ StoreError::StaleAttempt { .. }) => {
+                (StatusCode::CONFLICT, json!({"message": err.to_string()}))
+            }
+            ApiError::Store(err @ StoreError::InvalidJob { .. }) => {
+                (StatusCode::BAD_REQUEST, json!({"message": err.to_string()}))
+            }
             ApiError::Store(err) => {
                 tracing::error!(error = %format!("{err:#}"), source = ?std::error::Error::source(err), "request failed in the store");
                 (

@@ -5,7 +5,8 @@
 //! The decision itself is `taskotron_gating::decide`; this module parses
 //! the request as Greenwave does, looks up the latest results of the
 //! required test cases (one query per subject), and renders Greenwave's
-//! JSON. Remote rules are not fetched yet: each one gives an unsatisfied
+//! JSON, applying the waivers in force for the subjects (`ignore_waiver`
+//! leaves some out). Remote rules are not fetched yet: each one gives an unsatisfied
 //! `failed-fetch-gating-yaml` requirement, so gating never fails open.
 
 use std::collections::{BTreeSet, HashMap};
@@ -19,12 +20,14 @@ use axum::response::{IntoResponse, Json, Redirect, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use taskotron_gating::{
-    Kind, LatestResult, Outcomes, Policy, Request, Requirement, Rule, Subject, decide,
+    Kind, LatestResult, Outcomes, Policy, Request, Requirement, Rule, Subject, Waiver, decide,
 };
 use taskotron_store::resultsdb::{DataFilter, ResultFilter, StoredResult};
+use taskotron_store::waivers::{StoredWaiver, WaiverFilter};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::waivers::{newest_per_key, subject_key, waiver_json};
 
 /// What the Greenwave API decides with.
 #[derive(Debug, Clone, Default)]
@@ -33,6 +36,8 @@ pub struct GatingSettings {
     pub policies: Vec<Policy>,
     /// The outcome classes.
     pub outcomes: Outcomes,
+    /// Users who may waive for someone else (`proxied_by`), e.g. Bodhi's.
+    pub superusers: Vec<String>,
 }
 
 /// The routes.
@@ -239,11 +244,54 @@ async fn decision(
             .map(|results| results.iter().map(latest).collect())
             .unwrap_or_default()
     };
+    // The waivers in force: the newest per subject, test case and scenario,
+    // when it waives (a newer `waived: false` revokes).
+    let ignored: Vec<i64> = request
+        .get("ignore_waiver")
+        .and_then(Value::as_array)
+        .map(|ids| ids.iter().filter_map(Value::as_i64).collect())
+        .unwrap_or_default();
+    let filters: Vec<WaiverFilter> = subjects
+        .iter()
+        .map(|subject| WaiverFilter {
+            subject_types: if subject.subject_type == "koji_build" {
+                vec!["koji_build".to_owned(), "brew-build".to_owned()]
+            } else {
+                vec![subject.subject_type.clone()]
+            },
+            subject_identifier: Some(subject.identifier.clone()),
+            until,
+            ..WaiverFilter::default()
+        })
+        .collect();
+    let in_force: Vec<StoredWaiver> = newest_per_key(
+        state
+            .store
+            .find_waivers(&filters)
+            .await?
+            .into_iter()
+            .filter(|it| !ignored.contains(&it.id))
+            .collect(),
+        subject_key,
+    )
+    .into_iter()
+    .filter(|it| it.waiver.waived)
+    .collect();
+    let waivers: Vec<Waiver> = in_force
+        .iter()
+        .map(|it| Waiver {
+            id: it.id,
+            subject_type: it.waiver.subject_type.clone(),
+            subject_identifier: it.waiver.subject_identifier.clone(),
+            testcase: it.waiver.testcase.clone(),
+            scenario: it.waiver.scenario.clone(),
+        })
+        .collect();
     let decided = decide(
         &gating_request,
         policies,
         &lookup,
-        &[],
+        &waivers,
         &state.gating.outcomes,
         remote,
     );
@@ -275,7 +323,7 @@ async fn decision(
             .map(|it| json!({"id": it.id, "outcome": it.outcome, "testcase": {"name": it.testcase.name}, "data": it.data}))
             .collect();
         response["results"] = json!(results);
-        response["waivers"] = json!([]);
+        response["waivers"] = json!(in_force.iter().map(waiver_json).collect::<Vec<_>>());
     }
     Ok(Json(response).into_response())
 }

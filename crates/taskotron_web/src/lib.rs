@@ -2,8 +2,10 @@
 //!
 //! [`router`] builds the axum application over an [`AppState`]: the home
 //! page, `/healthz`, `/version`, `/metrics` (Prometheus text format) and the
-//! ResultsDB v2.0 API under `/api/v2.0` ([`resultsdb`]). The Greenwave/WaiverDB
-//! and worker APIs are added here by later issues.
+//! ResultsDB v2.0 API under `/api/v2.0` ([`resultsdb`]), Greenwave's
+//! decision API ([`greenwave`]) and WaiverDB's API ([`waivers`]) under
+//! `/api/v1.0`, and the jobs API and worker protocol under `/api/v1`
+//! ([`jobs`], [`worker_api`]).
 //!
 //! Architecture invariant: the server never executes tasks (this crate does not
 //! depend on `taskotron_runner`) and holds no SQL (it goes through
@@ -12,8 +14,11 @@
 pub mod auth;
 pub mod error;
 pub mod greenwave;
+pub mod jobs;
 pub mod outbox;
 pub mod resultsdb;
+pub mod waivers;
+pub mod worker_api;
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -107,6 +112,8 @@ pub struct AppState {
     pub resultsdb: Arc<resultsdb::ResultsdbSettings>,
     /// The gating policies the Greenwave API decides with.
     pub gating: greenwave::Shared,
+    /// The worker protocol's tokens, registrations and wake-ups.
+    pub worker: Arc<worker_api::WorkerSettings>,
 }
 
 impl AppState {
@@ -122,16 +129,34 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             resultsdb: Arc::new(settings),
             gating: Arc::new(greenwave::GatingSettings::default()),
+            worker: Arc::new(worker_api::WorkerSettings::default()),
         }
     }
 
     /// The same state, deciding with these policies.
     #[must_use]
     pub fn with_policies(mut self, policies: Vec<taskotron_gating::Policy>) -> AppState {
-        self.gating = Arc::new(greenwave::GatingSettings {
-            policies,
-            ..greenwave::GatingSettings::default()
-        });
+        let mut gating = (*self.gating).clone();
+        gating.policies = policies;
+        self.gating = Arc::new(gating);
+        self
+    }
+
+    /// The same state, letting these users waive for others.
+    #[must_use]
+    pub fn with_waiver_superusers(mut self, superusers: Vec<String>) -> AppState {
+        let mut gating = (*self.gating).clone();
+        gating.superusers = superusers;
+        self.gating = Arc::new(gating);
+        self
+    }
+}
+
+impl AppState {
+    /// The same state, with these worker API settings.
+    #[must_use]
+    pub fn with_worker_api(mut self, settings: worker_api::WorkerSettings) -> AppState {
+        self.worker = Arc::new(settings);
         self
     }
 }
@@ -145,6 +170,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .merge(resultsdb::routes())
         .merge(greenwave::routes())
+        .merge(jobs::routes())
+        .merge(waivers::routes())
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

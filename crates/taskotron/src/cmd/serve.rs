@@ -8,9 +8,10 @@ use std::time::Duration;
 use taskotron_config::Config;
 use taskotron_store::Store;
 
-use taskotron_web::auth::WriteAuth;
+use taskotron_web::auth::{WorkerAuth, WriteAuth};
 use taskotron_web::outbox::StoreOutbox;
 use taskotron_web::resultsdb::ResultsdbSettings;
+use taskotron_web::worker_api::WorkerSettings;
 use taskotron_web::{AppState, router};
 use tokio_util::sync::CancellationToken;
 
@@ -77,6 +78,14 @@ async fn serve(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
         None => Vec::new(),
     };
     tracing::info!(policies = policies.len(), "gating policies loaded");
+    let worker_auth = config
+        .api
+        .worker_tokens_file
+        .as_deref()
+        .map(WorkerAuth::load)
+        .transpose()
+        .context("cannot load the worker tokens")?;
+    let worker_api = worker_auth.is_some();
     let wake = settings.outbox_wake.clone();
     let write_auth = settings.auth.is_enabled();
     let listener = tokio::net::TcpListener::bind(listen)
@@ -90,6 +99,7 @@ async fn serve(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
         database = store.describe(),
         backend = store.backend_name(),
         write_auth,
+        worker_api,
         version = taskotron_web::VERSION,
         "taskotron serving on http://{local}/ with data in {}",
         store.describe()
@@ -111,16 +121,28 @@ async fn serve(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
             .await;
         })
     });
-    let app = router(AppState::with_settings(store.clone(), settings).with_policies(policies));
+    let state = AppState::with_settings(store.clone(), settings)
+        .with_policies(policies)
+        .with_waiver_superusers(config.waivers.superusers.clone())
+        .with_worker_api(WorkerSettings::new(worker_auth));
+    // Takes back the jobs of workers that stopped heartbeating.
+    let sweeper = tokio::spawn(taskotron_web::jobs::run_sweeper(
+        state.clone(),
+        Duration::from_secs(5),
+    ));
+    let workers = state.worker.clone();
+    let app = router(state);
     let stop = shutdown.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             stop.cancel();
+            workers.close();
         })
         .await
         .context("the server stopped with an error")?;
     shutdown.cancel();
+    sweeper.abort();
     if let Some(relay) = relay {
         let _ = relay.await;
     }

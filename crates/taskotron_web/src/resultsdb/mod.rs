@@ -126,7 +126,7 @@ async fn guard(request: axum::extract::Request, next: axum::middleware::Next) ->
 }
 
 /// `scheme://host[/prefix]` as the client sees the server.
-fn origin(state: &AppState, headers: &HeaderMap) -> String {
+pub(crate) fn origin(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(url) = &state.resultsdb.public_url {
         return url.clone();
     }
