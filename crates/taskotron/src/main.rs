@@ -48,6 +48,8 @@ enum Command {
     FakeInfra(cmd::fake_infra::Args),
     /// Show the package repositories a Koji tag stands for (yumrepoinfo).
     Repos(cmd::repos::Args),
+    /// Ask a server for a gating decision and print it in words.
+    Decision(cmd::decision::Args),
     /// Gating policies (Greenwave's format): check them.
     Policies(cmd::policies::Args),
     /// Compare two versions ([epoch:]version[-release]) as rpm does.
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::Repos(args) => cmd::repos::main(cli.config.as_deref(), args),
         Command::Vercmp(args) => cmd::vercmp::main(args),
         Command::Policies(args) => cmd::policies::main(args),
+        Command::Decision(args) => cmd::decision::main(cli.config.as_deref(), args),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

@@ -183,6 +183,52 @@ fn the_policies_dir_feeds_the_decision_api_and_bad_policies_stop_it() {
         serde_json::json!(["depcheck"])
     );
     assert_eq!(answer["summary"], "Of 1 required test, 1 result missing");
+
+    // `taskotron decision` says the same in words, and exits 100 while blocked.
+    let decision = |dir: &std::path::Path| {
+        common::output(taskotron(dir).args([
+            "decision",
+            "--server",
+            &base,
+            "--subject",
+            "foo-1.0-1.fc44",
+            "--product-version",
+            "fedora-44",
+            "--context",
+            "bodhi_update_push_testing",
+        ]))
+    };
+    let out = decision(tmp.path());
+    let (stdout, stderr) = common::texts(&out);
+    assert_eq!(out.status.code(), Some(100), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(
+            "koji_build foo-1.0-1.fc44 in fedora-44 (bodhi_update_push_testing): BLOCKED"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("  MISSING  dist.depcheck"), "{stdout}");
+    runtime.block_on(async {
+        let status = reqwest::Client::new()
+            .post(format!("{base}/api/v2.0/results"))
+            .json(&serde_json::json!({
+                "testcase": {"name": "dist.depcheck"}, "outcome": "PASSED",
+                "data": {"item": "foo-1.0-1.fc44", "type": "koji_build"},
+            }))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status.as_u16(), 201);
+    });
+    let out = decision(tmp.path());
+    let (stdout, stderr) = common::texts(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains(": may pass"), "{stdout}");
+    assert!(
+        stdout.contains("  PASSED   dist.depcheck (result "),
+        "{stdout}"
+    );
     assert_eq!(stop(&mut child), Some(0));
 
     std::fs::write(

@@ -2,6 +2,7 @@
 
 pub(crate) mod check_config;
 pub(crate) mod check_formula;
+pub(crate) mod decision;
 pub(crate) mod fake_infra;
 pub(crate) mod migrate;
 pub(crate) mod policies;
