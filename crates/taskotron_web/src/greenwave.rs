@@ -218,14 +218,56 @@ async fn decision(
     }
     let mut found: HashMap<(usize, String), Vec<StoredResult>> = HashMap::new();
     if !testcases.is_empty() {
-        for (idx, subject) in subjects.iter().enumerate() {
+        let testcases: Vec<String> = testcases.iter().cloned().collect();
+        let distinct = ["scenario", "system_architecture", "system_variant"].map(str::to_owned);
+        // Koji builds, an update's many builds included, in one query: the
+        // newest result per build, test case, scenario, arch and variant.
+        let builds: Vec<(usize, &Subject)> = subjects
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| it.subject_type == "koji_build")
+            .collect();
+        if !builds.is_empty() {
             let filter = ResultFilter {
-                testcases: testcases.iter().cloned().collect(),
+                testcases: testcases.clone(),
+                until,
+                data: vec![
+                    DataFilter::Exact {
+                        key: "item".to_owned(),
+                        values: builds.iter().map(|(_, it)| it.identifier.clone()).collect(),
+                    },
+                    DataFilter::Exact {
+                        key: "type".to_owned(),
+                        values: vec!["koji_build".to_owned(), "brew-build".to_owned()],
+                    },
+                ],
+                ..ResultFilter::default()
+            };
+            let mut by_item = vec!["item".to_owned()];
+            by_item.extend(distinct.iter().cloned());
+            for result in state.store.latest_results(&filter, &by_item).await? {
+                let item = result.data.get("item").and_then(|it| it.first()).cloned();
+                for (idx, _) in builds
+                    .iter()
+                    .filter(|(_, it)| Some(&it.identifier) == item.as_ref())
+                {
+                    found
+                        .entry((*idx, result.testcase.name.clone()))
+                        .or_default()
+                        .push(result.clone());
+                }
+            }
+        }
+        for (idx, subject) in subjects.iter().enumerate() {
+            if subject.subject_type == "koji_build" {
+                continue;
+            }
+            let filter = ResultFilter {
+                testcases: testcases.clone(),
                 until,
                 data: subject_filter(subject),
                 ..ResultFilter::default()
             };
-            let distinct = ["scenario", "system_architecture", "system_variant"].map(str::to_owned);
             for result in state.store.latest_results(&filter, &distinct).await? {
                 found
                     .entry((idx, result.testcase.name.clone()))
@@ -347,10 +389,6 @@ fn subject_filter(subject: &Subject) -> Vec<DataFilter> {
         values: values.iter().map(|it| (*it).to_owned()).collect(),
     };
     match subject.subject_type.as_str() {
-        "koji_build" => vec![
-            exact("item", &[&subject.identifier]),
-            exact("type", &["koji_build", "brew-build"]),
-        ],
         "compose" => vec![exact("productmd.compose.id", &[&subject.identifier])],
         other => vec![
             exact("item", &[&subject.identifier]),

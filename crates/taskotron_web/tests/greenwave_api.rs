@@ -122,6 +122,34 @@ async fn decisions_follow_the_results() {
         assert_eq!(answer["satisfied_requirements"][2]["type"], "excluded");
         assert_eq!(answer["results"].as_array().map(Vec::len), Some(2));
 
+        // Several builds in one decision: each result counts for its own build.
+        post(&api, "dist.depcheck", "bar-2-1.fc44", "FAILED").await;
+        post(&api, "dist.rpmlint", "bar-2-1.fc44", "PASSED").await;
+        let (_, answer) = decide(
+            &api,
+            &json!({
+                "product_version": "fedora-44",
+                "decision_context": "bodhi_update_push_testing",
+                "subject": [
+                    {"type": "koji_build", "item": "foo-1.0-1.fc44"},
+                    {"type": "koji_build", "item": "bar-2-1.fc44"},
+                ],
+            }),
+        )
+        .await;
+        assert_eq!(
+            answer["summary"], "Of 4 required tests, 1 test failed",
+            "{answer}"
+        );
+        let failed = &answer["unsatisfied_requirements"][0];
+        assert_eq!(
+            (
+                failed["subject_identifier"].as_str(),
+                failed["testcase"].as_str()
+            ),
+            (Some("bar-2-1.fc44"), Some("dist.depcheck"))
+        );
+
         // On-demand rules, no policy file involved.
         let (status, answer) = decide(
             &api,
