@@ -73,3 +73,27 @@ fn checks_files_and_directories() {
     assert_eq!(out.status.code(), Some(1));
     assert!(texts(&out).1.contains("cannot read missing.yaml"));
 }
+
+#[test]
+fn lint_flags_what_cannot_work() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.yaml"), GOOD).unwrap();
+    let out = output(taskotron(dir.path()).args(["policies", "lint", "a.yaml"]));
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout, "1 policies: no findings\n");
+
+    std::fs::write(
+        dir.path().join("b.yaml"),
+        "--- !Policy\nid: nothing\nproduct_versions: [fedora-*]\ndecision_context: x\nsubject_type: koji_build\nexcluded_packages: ['*']\nrules: []\n",
+    )
+    .unwrap();
+    let out = output(taskotron(dir.path()).args(["policies", "lint", "a.yaml", "b.yaml"]));
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert_eq!(
+        stdout,
+        "b.yaml:2:1: warning[never-applies]: nothing excludes every package (`excluded_packages: [\"*\"]`), so it never applies to builds\n\
+         b.yaml:2:1: warning[always-satisfied]: nothing has no rule that can fail, so it is always satisfied\n"
+    );
+}

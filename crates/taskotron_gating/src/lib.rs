@@ -13,10 +13,12 @@
 
 mod decision;
 mod glob;
+mod lint;
 mod policy;
 
 pub use decision::{
     Decision, Kind, LatestResult, Outcomes, Request, Requirement, Subject, Waiver, decide,
 };
 pub use glob::{any_match, fnmatch};
+pub use lint::{Finding, lint};
 pub use policy::{Applies, Origin, Policy, Rule, parse_policies};

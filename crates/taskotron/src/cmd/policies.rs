@@ -24,6 +24,14 @@ file in it. Policy ids must be unique across all the files given.
 
 Exit codes: 0 every file is valid, 2 a file has problems, 1 a file cannot be read.")]
     Check(CheckArgs),
+    /// Flag policies that never apply, rules that can never be checked,
+    /// duplicates and policies that are always satisfied.
+    #[command(after_help = "\
+Findings have stable codes: never-applies, expired-rule, duplicate-rule, \
+always-satisfied, duplicate-policy.
+
+Exit codes: 0 no findings, 3 findings, 2 a file has problems, 1 a file cannot be read.")]
+    Lint(CheckArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -39,6 +47,7 @@ struct CheckArgs {
 pub(crate) fn main(args: Args) -> i32 {
     match args.command {
         Command::Check(args) => check(&args),
+        Command::Lint(args) => lint(&args),
     }
 }
 
@@ -98,6 +107,59 @@ fn check(args: &CheckArgs) -> i32 {
         }
     }
     code
+}
+
+fn lint(args: &CheckArgs) -> i32 {
+    let origin = if args.remote {
+        Origin::Remote
+    } else {
+        Origin::Server
+    };
+    let mut all = Vec::new();
+    let mut owners = Vec::new();
+    for path in &args.paths {
+        let files = match policy_files(path) {
+            Ok(files) => files,
+            Err(err) => {
+                crate::report_error(&err);
+                return 1;
+            }
+        };
+        for file in files {
+            let name = file.display().to_string();
+            let src = match std::fs::read_to_string(&file) {
+                Ok(it) => it,
+                Err(err) => {
+                    crate::report_error(&anyhow::anyhow!("cannot read {name}: {err}"));
+                    return 1;
+                }
+            };
+            match parse_policies(&src, origin) {
+                Ok(policies) => {
+                    owners.extend(std::iter::repeat_n(name.clone(), policies.len()));
+                    all.extend(policies);
+                }
+                Err(errors) => {
+                    stderr(&format!("{}\n", Diagnostics::new(name, errors)));
+                    return 2;
+                }
+            }
+        }
+    }
+    let findings = taskotron_gating::lint(&all, chrono::Utc::now().naive_utc());
+    for finding in &findings {
+        let owner = owners.get(finding.policy).map_or("?", String::as_str);
+        stdout(&format!(
+            "{owner}:{}: warning[{}]: {}\n",
+            finding.pos, finding.code, finding.message
+        ));
+    }
+    if findings.is_empty() {
+        stdout(&format!("{} policies: no findings\n", all.len()));
+        0
+    } else {
+        3
+    }
 }
 
 /// Every policy of a directory's `*.yaml` files, for `serve`: the first
