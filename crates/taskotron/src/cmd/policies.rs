@@ -52,16 +52,13 @@ pub(crate) fn main(args: Args) -> i32 {
 }
 
 fn check(args: &CheckArgs) -> i32 {
-    let mut files = Vec::new();
-    for path in &args.paths {
-        match policy_files(path) {
-            Ok(found) => files.extend(found),
-            Err(err) => {
-                crate::report_error(&err);
-                return 1;
-            }
+    let files = match all_files(&args.paths) {
+        Ok(files) => files,
+        Err(err) => {
+            crate::report_error(&err);
+            return 1;
         }
-    }
+    };
     let origin = if args.remote {
         Origin::Remote
     } else {
@@ -70,13 +67,8 @@ fn check(args: &CheckArgs) -> i32 {
     let mut code = 0;
     let mut ids: Vec<(String, String)> = Vec::new();
     for file in files {
-        let name = file.display().to_string();
-        let src = match std::fs::read_to_string(&file) {
-            Ok(it) => it,
-            Err(err) => {
-                crate::report_error(&anyhow::anyhow!("cannot read {name}: {err}"));
-                return 1;
-            }
+        let Some((name, src)) = read(&file) else {
+            return 1;
         };
         match parse_policies(&src, origin) {
             Ok(policies) => {
@@ -117,32 +109,25 @@ fn lint(args: &CheckArgs) -> i32 {
     };
     let mut all = Vec::new();
     let mut owners = Vec::new();
-    for path in &args.paths {
-        let files = match policy_files(path) {
-            Ok(files) => files,
-            Err(err) => {
-                crate::report_error(&err);
-                return 1;
-            }
+    let files = match all_files(&args.paths) {
+        Ok(files) => files,
+        Err(err) => {
+            crate::report_error(&err);
+            return 1;
+        }
+    };
+    for file in files {
+        let Some((name, src)) = read(&file) else {
+            return 1;
         };
-        for file in files {
-            let name = file.display().to_string();
-            let src = match std::fs::read_to_string(&file) {
-                Ok(it) => it,
-                Err(err) => {
-                    crate::report_error(&anyhow::anyhow!("cannot read {name}: {err}"));
-                    return 1;
-                }
-            };
-            match parse_policies(&src, origin) {
-                Ok(policies) => {
-                    owners.extend(std::iter::repeat_n(name.clone(), policies.len()));
-                    all.extend(policies);
-                }
-                Err(errors) => {
-                    stderr(&format!("{}\n", Diagnostics::new(name, errors)));
-                    return 2;
-                }
+        match parse_policies(&src, origin) {
+            Ok(policies) => {
+                owners.extend(std::iter::repeat_n(name.clone(), policies.len()));
+                all.extend(policies);
+            }
+            Err(errors) => {
+                stderr(&format!("{}\n", Diagnostics::new(name, errors)));
+                return 2;
             }
         }
     }
@@ -159,6 +144,27 @@ fn lint(args: &CheckArgs) -> i32 {
         0
     } else {
         3
+    }
+}
+
+/// Every file of the paths given (a directory's `*.yaml` files).
+fn all_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        files.extend(policy_files(path)?);
+    }
+    Ok(files)
+}
+
+/// A file's name and text; `None` (reported) when it cannot be read.
+fn read(file: &Path) -> Option<(String, String)> {
+    let name = file.display().to_string();
+    match std::fs::read_to_string(file) {
+        Ok(src) => Some((name, src)),
+        Err(err) => {
+            crate::report_error(&anyhow::anyhow!("cannot read {name}: {err}"));
+            None
+        }
     }
 }
 
