@@ -32,6 +32,9 @@ pub(crate) enum Scenario {
     LikePage,
     /// GET /results/<random id>
     ById,
+    /// POST /decision (Greenwave's API: give the `/api/v1.0` base) for an
+    /// update of 20 random builds, as Bodhi asks it.
+    Decision,
 }
 
 impl Scenario {
@@ -43,6 +46,7 @@ impl Scenario {
             Scenario::ByItem => "by-item",
             Scenario::LikePage => "like-page",
             Scenario::ById => "by-id",
+            Scenario::Decision => "decision",
         }
     }
 }
@@ -178,6 +182,26 @@ fn build_request(args: &LoadArgs, id_max: u64, worker: &mut Worker) -> Request {
             None,
             200,
         ),
+        Scenario::Decision => {
+            let mut subject: Vec<Value> = (0..20)
+                .map(|_| {
+                    json!({"type": "koji_build", "item": payload::nvr(rng.below(args.items.max(1)))})
+                })
+                .collect();
+            subject.push(json!({"type": "bodhi_update", "item": "FEDORA-2026-bench"}));
+            let body = json!({
+                "product_version": "fedora-41",
+                "decision_context": "bench_gate",
+                "subject": subject,
+                "verbose": false,
+            });
+            (
+                "POST",
+                "/decision".to_owned(),
+                Some(serde_json::to_vec(&body).unwrap_or_default()),
+                200,
+            )
+        }
         Scenario::ById => {
             let span = id_max.saturating_sub(args.id_min) + 1;
             (
