@@ -54,6 +54,8 @@ enum Command {
     Policies(cmd::policies::Args),
     /// Compare two versions ([epoch:]version[-release]) as rpm does.
     Vercmp(cmd::vercmp::Args),
+    /// Lease jobs from a server and run them on this machine.
+    Worker(cmd::worker::Args),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::FakeInfra(args) => cmd::fake_infra::main(args),
         Command::Repos(args) => cmd::repos::main(cli.config.as_deref(), args),
         Command::Vercmp(args) => cmd::vercmp::main(args),
+        Command::Worker(args) => cmd::worker::main(cli.config.as_deref(), args),
         Command::Policies(args) => cmd::policies::main(args),
         Command::Decision(args) => cmd::decision::main(cli.config.as_deref(), args),
     };

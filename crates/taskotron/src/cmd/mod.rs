@@ -11,3 +11,4 @@ pub(crate) mod result;
 pub(crate) mod run;
 pub(crate) mod serve;
 pub(crate) mod vercmp;
+pub(crate) mod worker;

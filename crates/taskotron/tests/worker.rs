@@ -1,0 +1,364 @@
+//! `taskotron worker` against a real `taskotron serve`: jobs enqueued through
+//! the jobs API are leased, run and reported; a job without a formula ends with
+//! a result saying so; SIGTERM kills the running task and exits 0.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] functions fail loudly"
+)]
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::taskotron;
+use serde_json::{Value, json};
+
+const WORKER_TOKEN: &str = "worker-secret";
+const ADMIN_TOKEN: &str = "admin-secret";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+fn get_json(url: &str) -> Option<Value> {
+    block_on(async {
+        let response = reqwest::get(url).await.ok()?;
+        if response.status() != 200 {
+            return None;
+        }
+        response.json().await.ok()
+    })
+}
+
+/// A `taskotron serve` on a free loopback port with the worker API enabled,
+/// stopped (SIGTERM) when dropped.
+struct Server {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Server {
+        Server::start_on(free_port())
+    }
+
+    fn start_on(port: u16) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("workers.tokens"),
+            format!("w1:{WORKER_TOKEN}\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("api.tokens"),
+            format!("admin:{ADMIN_TOKEN}\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("taskotron.toml"),
+            format!(
+                "[server]\nlisten = \"127.0.0.1:{port}\"\ndata-dir = \"data\"\n\n\
+                 [api]\nworker-tokens-file = \"workers.tokens\"\ntokens-file = \"api.tokens\"\n"
+            ),
+        )
+        .unwrap();
+        let child = taskotron(dir.path())
+            .args(["--config", "taskotron.toml", "serve"])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        while get_json(&format!("{base}/healthz")).is_none() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the server never answered"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Server {
+            child,
+            base,
+            _dir: dir,
+        }
+    }
+
+    fn enqueue(&self, check: &str, item: &str) -> String {
+        let body = json!({"jobs": [{"check": check, "check_revision": "1", "item_type": "koji_build",
+                                    "item": item, "arch": "noarch"}]});
+        let url = format!("{}/api/v1/jobs", self.base);
+        let answer: Value = block_on(async {
+            reqwest::Client::new()
+                .post(&url)
+                .bearer_auth(ADMIN_TOKEN)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .error_for_status()
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+        answer["data"][0]["uuid"].as_str().unwrap().to_owned()
+    }
+
+    fn job(&self, uuid: &str) -> Value {
+        get_json(&format!("{}/api/v1/jobs/{uuid}", self.base)).unwrap()
+    }
+
+    /// Wait until the job is in one of `states`, and return it.
+    fn wait_for(&self, uuid: &str, states: &[&str], within: Duration) -> Value {
+        let started = Instant::now();
+        loop {
+            let job = self.job(uuid);
+            if states.iter().any(|it| job["state"] == *it) {
+                return job;
+            }
+            assert!(
+                started.elapsed() < within,
+                "the job never reached {states:?}: {job:#}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        signal(&self.child, nix::sys::signal::Signal::SIGTERM);
+        let _ = self.child.wait();
+    }
+}
+
+fn signal(child: &Child, signal: nix::sys::signal::Signal) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    let _ = nix::sys::signal::kill(pid, signal);
+}
+
+/// A tasks directory: `dist.verdict` (with its namespace) reports FAILED for
+/// the item; `sleeper` (without it) sleeps.
+fn tasks_dir(root: &Path) -> std::path::PathBuf {
+    let tasks = root.join("tasks");
+    let verdict = tasks.join("dist.verdict");
+    std::fs::create_dir_all(&verdict).unwrap();
+    std::fs::write(
+        verdict.join("runtask.yml"),
+        "name: verdict\nnamespace: dist\ninput:\n  args: [koji_build]\nactions:\n\
+         \x20 - name: check\n    shell:\n      - ./check.sh \"${koji_build}\" \"${workdir}/results.yml\"\n\
+         \x20 - name: report\n    resultsdb:\n      file: ${workdir}/results.yml\n    export: reported\n\
+         \x20 - name: exit code\n    exitcode:\n      result_worst: ${reported}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        verdict.join("check.sh"),
+        "#!/bin/sh\nenv > \"$TASKOTRON_ARTIFACTSDIR/env.txt\"\ncat > \"$2\" <<EOF\nresults:\n  - item: $1\n    type: koji_build\n    outcome: FAILED\nEOF\n",
+    )
+    .unwrap();
+    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    std::fs::set_permissions(verdict.join("check.sh"), mode).unwrap();
+    let sleeper = tasks.join("sleeper");
+    std::fs::create_dir_all(&sleeper).unwrap();
+    std::fs::write(
+        sleeper.join("runtask.yml"),
+        "name: sleeper\nnamespace: dist\nactions:\n  - name: sleep\n    shell:\n      - sleep 600\n",
+    )
+    .unwrap();
+    tasks
+}
+
+fn start_worker(server: &Server, dir: &Path, tasks: &Path, slots: &str) -> Child {
+    start_worker_at(&server.base, dir, tasks, slots)
+}
+
+fn start_worker_at(base: &str, dir: &Path, tasks: &Path, slots: &str) -> Child {
+    taskotron(dir)
+        .args([
+            "worker", "--server", base, "--local", "--slots", slots, "--tasks",
+        ])
+        .arg(tasks)
+        .args(["--data-dir", "wdata"])
+        .env("TASKOTRON_WORKER_TOKEN", WORKER_TOKEN)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_worker_runs_jobs_and_reports_missing_formulas() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let tasks = tasks_dir(dir.path());
+    let verdict = server.enqueue("dist.verdict", "foo-1.0-1.fc40");
+    let missing = server.enqueue("dist.nothing", "foo-1.0-1.fc40");
+    let mut worker = start_worker(&server, dir.path(), &tasks, "2");
+
+    let job = server.wait_for(&verdict, &["finished", "crashed"], Duration::from_secs(60));
+    assert_eq!(job["state"], "finished", "{job:#}");
+    assert_eq!(job["outcome"], "FAILED", "{job:#}");
+    let attempts = job["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 1, "{job:#}");
+    assert_eq!(attempts[0]["worker"], "w1");
+    assert_eq!(attempts[0]["exit_status"], 100);
+    assert_eq!(attempts[0]["outcome"], "FAILED");
+    // The run's artifacts are kept under the data dir, by uuid and attempt.
+    let results = std::fs::read_to_string(
+        dir.path()
+            .join("wdata/artifacts")
+            .join(&verdict)
+            .join("attempt-1/taskotron/results.yml"),
+    )
+    .unwrap();
+    assert!(results.contains("FAILED"), "{results}");
+    // The worker's token never reaches a task.
+    let env = std::fs::read_to_string(
+        dir.path()
+            .join("wdata/artifacts")
+            .join(&verdict)
+            .join("attempt-1/env.txt"),
+    )
+    .unwrap();
+    assert!(env.contains("TASKOTRON_ARTIFACTSDIR="), "{env}");
+    assert!(!env.contains(WORKER_TOKEN), "{env}");
+
+    let job = server.wait_for(&missing, &["finished", "crashed"], Duration::from_secs(60));
+    assert_eq!(job["state"], "crashed", "{job:#}");
+    let outcome = job["outcome"].as_str().unwrap();
+    assert!(
+        outcome.contains("no task formula for check `dist.nothing`"),
+        "{outcome}"
+    );
+    assert_eq!(job["attempts"].as_array().unwrap().len(), 1, "{job:#}");
+
+    // The worker is still alive after the failed job, and stops cleanly.
+    assert!(worker.try_wait().unwrap().is_none());
+    signal(&worker, nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(worker.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn sigterm_kills_the_running_task_and_exits_0() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let tasks = tasks_dir(dir.path());
+    let sleeper = server.enqueue("dist.sleeper", "foo-1.0-1.fc40");
+    let mut worker = start_worker(&server, dir.path(), &tasks, "1");
+    let job = server.wait_for(&sleeper, &["running"], Duration::from_secs(60));
+    assert_eq!(job["worker"], "w1", "{job:#}");
+    // Wait until the task's process runs, so the kill is tested.
+    let log = dir
+        .path()
+        .join("wdata/artifacts")
+        .join(&sleeper)
+        .join("attempt-1/taskotron/taskotron.log");
+    let started = Instant::now();
+    while !log.is_file() {
+        assert!(started.elapsed() < Duration::from_secs(30), "no task log");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let stopping = Instant::now();
+    signal(&worker, nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(worker.wait().unwrap().code(), Some(0));
+    assert!(
+        stopping.elapsed() < Duration::from_secs(20),
+        "the worker took {:?} to stop",
+        stopping.elapsed()
+    );
+    // No result was posted: the job stays leased until the sweeper takes it back.
+    let job = server.job(&sleeper);
+    assert_eq!(job["state"], "running", "{job:#}");
+    assert!(job["attempts"][0]["ended_at"].is_null(), "{job:#}");
+}
+
+#[test]
+fn a_cancelled_job_is_killed_on_its_worker_at_the_next_heartbeat() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let tasks = tasks_dir(dir.path());
+    let sleeper = server.enqueue("dist.sleeper", "foo-1.0-1.fc40");
+    let mut worker = start_worker(&server, dir.path(), &tasks, "1");
+    server.wait_for(&sleeper, &["running"], Duration::from_secs(60));
+    // The one slot is busy: this job waits until the sleeper is killed.
+    let verdict = server.enqueue("dist.verdict", "bar-1.0-1.fc40");
+    let url = format!("{}/api/v1/jobs/{sleeper}/cancel", server.base);
+    let answer: Value = block_on(async {
+        reqwest::Client::new()
+            .post(&url)
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(answer["cancelled"], true, "{answer:#}");
+    // The heartbeat (every 20 s) gets 409, the worker kills `sleep 600` and
+    // its slot takes the next job.
+    let job = server.wait_for(&verdict, &["finished", "crashed"], Duration::from_secs(60));
+    assert_eq!(job["outcome"], "FAILED", "{job:#}");
+    let job = server.job(&sleeper);
+    assert_eq!(job["state"], "cancelled", "{job:#}");
+    assert_eq!(job["attempts"][0]["end_reason"], "cancelled", "{job:#}");
+    assert!(job["attempts"][0]["exit_status"].is_null(), "{job:#}");
+    signal(&worker, nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(worker.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn a_worker_waits_for_a_server_that_is_not_up_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let tasks = tasks_dir(dir.path());
+    let port = free_port();
+    let mut worker = start_worker_at(&format!("http://127.0.0.1:{port}"), dir.path(), &tasks, "1");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(worker.try_wait().unwrap().is_none(), "the worker gave up");
+    let server = Server::start_on(port);
+    let verdict = server.enqueue("dist.verdict", "foo-1.0-1.fc40");
+    let job = server.wait_for(&verdict, &["finished", "crashed"], Duration::from_secs(60));
+    assert_eq!(job["outcome"], "FAILED", "{job:#}");
+    signal(&worker, nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(worker.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn a_wrong_token_or_no_token_is_a_clear_error() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::output(
+        taskotron(dir.path())
+            .args(["worker", "--server", &server.base, "--local"])
+            .env("TASKOTRON_WORKER_TOKEN", "wrong"),
+    );
+    let (_, stderr) = common::texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("refused the registration"), "{stderr}");
+    assert!(stderr.contains("401"), "{stderr}");
+
+    let out = common::output(
+        taskotron(dir.path())
+            .args(["worker", "--server", &server.base, "--local"])
+            .env_remove("TASKOTRON_WORKER_TOKEN"),
+    );
+    let (_, stderr) = common::texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("TASKOTRON_WORKER_TOKEN"), "{stderr}");
+}

@@ -1,0 +1,480 @@
+//! The worker agent: `taskotron worker --server URL`.
+//!
+//! Like crater's agents, a worker holds no database credentials and speaks only
+//! HTTP to a `taskotron serve` ([`api`], the protocol of docs/worker-protocol.md).
+//! [`run_worker`] registers the worker's capabilities, then each of its slots
+//! long-polls for a lease, finds the job's formula in the tasks directory
+//! ([`find_formula`]), runs it with [`taskotron_runner::run`] (the runner is the
+//! only crate that spawns processes) while heartbeating at the interval the
+//! server gives, and posts the result with the lease's fencing token. A
+//! heartbeat answered 409 (the lease was lost or the job cancelled) cancels the
+//! run, and its result is dropped. While the server is unreachable the worker
+//! backs off with jitter. Stopping (the `shutdown` token) stops leasing and
+//! cancels the running jobs; their leases run out and the server requeues them.
+
+pub mod api;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use taskotron_runner::{Job, NoObserver, RunConfig, TaskReport, TaskStatus};
+use taskotron_task_format::{ValidateOptions, parse_formula};
+use taskotron_types::{ItemType, Outcome};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+pub use api::{ApiError, Capabilities, Client, JobResult, Lease};
+
+/// Everything a worker needs.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// The name to register with (must be the token's); the token's when `None`.
+    pub name: Option<String>,
+    /// What the worker offers.
+    pub capabilities: Capabilities,
+    /// One directory per check: `DIR/<check>/runtask.yml`, with or without
+    /// the namespace.
+    pub tasks_dir: PathBuf,
+    /// Artifacts (`artifacts/<uuid>/attempt-N`) and work directories
+    /// (`work/<uuid>-N`).
+    pub data_dir: PathBuf,
+    /// How jobs run (sandbox, timeouts, sources); the same for every job.
+    pub run_config: RunConfig,
+}
+
+/// Why a worker stopped before it was asked to.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// The server refused the registration (bad token, bad capabilities).
+    #[error("the server refused the registration: {0}")]
+    Register(#[source] ApiError),
+}
+
+/// The first wait after a failure, doubled on each further one.
+const BACKOFF_START: Duration = Duration::from_millis(500);
+/// The longest wait between attempts to reach the server.
+const BACKOFF_MAX: Duration = Duration::from_secs(60);
+
+/// Backoff with full jitter: a random wait below a bound that doubles with
+/// each failure, up to [`BACKOFF_MAX`].
+#[derive(Debug, Default)]
+struct Backoff {
+    failures: u32,
+}
+
+impl Backoff {
+    fn next(&mut self) -> Duration {
+        let bound = BACKOFF_START
+            .saturating_mul(1u32 << self.failures.min(16))
+            .min(BACKOFF_MAX);
+        self.failures = self.failures.saturating_add(1);
+        // A v4 uuid is 122 random bits: enough randomness without a new crate.
+        let fraction = (uuid::Uuid::new_v4().as_u128() % 1_000_000) as f64 / 1_000_000.0;
+        bound.mul_f64(0.5 + fraction / 2.0)
+    }
+
+    fn reset(&mut self) {
+        self.failures = 0;
+    }
+}
+
+/// Sleep, or return `false` early when `shutdown` fires.
+async fn sleep_or_stop(wait: Duration, shutdown: &CancellationToken) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(wait) => true,
+        () = shutdown.cancelled() => false,
+    }
+}
+
+/// Run the worker until `shutdown` fires. Returns `Err` only when the server
+/// refuses the registration for good.
+pub async fn run_worker(
+    client: Client,
+    options: WorkerOptions,
+    shutdown: CancellationToken,
+) -> Result<(), WorkerError> {
+    let mut backoff = Backoff::default();
+    let registered = loop {
+        match client
+            .register(options.name.as_deref(), &options.capabilities)
+            .await
+        {
+            Ok(it) => break it,
+            Err(err) if err.is_retryable() => {
+                let wait = backoff.next();
+                tracing::warn!(error = %err, retry_in = ?wait, "cannot register; retrying");
+                if !sleep_or_stop(wait, &shutdown).await {
+                    return Ok(());
+                }
+            }
+            Err(err) => return Err(WorkerError::Register(err)),
+        }
+    };
+    let span = tracing::info_span!("worker", worker.name = %registered.name);
+    let times = registered.config;
+    tracing::info!(
+        parent: &span,
+        server = client.base(),
+        slots = options.capabilities.slots,
+        lease_seconds = times.lease_seconds,
+        heartbeat_seconds = times.heartbeat_seconds,
+        "registered; waiting for jobs"
+    );
+    let options = Arc::new(options);
+    let wait = secs(times.max_wait_seconds, Duration::from_secs(25));
+    let mut slots = tokio::task::JoinSet::new();
+    for slot in 0..options.capabilities.slots.max(1) {
+        let client = client.clone();
+        let options = Arc::clone(&options);
+        let shutdown = shutdown.clone();
+        slots.spawn(
+            slot_loop(client, options, wait, shutdown)
+                .instrument(tracing::info_span!(parent: &span, "slot", slot)),
+        );
+    }
+    while slots.join_next().await.is_some() {}
+    tracing::info!(parent: &span, "worker stopped");
+    Ok(())
+}
+
+fn secs(value: f64, default: Duration) -> Duration {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|it| !it.is_zero())
+        .unwrap_or(default)
+}
+
+async fn slot_loop(
+    client: Client,
+    options: Arc<WorkerOptions>,
+    wait: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut backoff = Backoff::default();
+    while !shutdown.is_cancelled() {
+        let asked = tokio::time::Instant::now();
+        let leased = tokio::select! {
+            it = client.lease(wait, &options.capabilities) => it,
+            () = shutdown.cancelled() => break,
+        };
+        match leased {
+            // A stopping server answers 204 at once: do not spin on it.
+            Ok(None) if asked.elapsed() < Duration::from_secs(1) && !wait.is_zero() => {
+                if !sleep_or_stop(backoff.next(), &shutdown).await {
+                    break;
+                }
+            }
+            Ok(None) => backoff.reset(),
+            Ok(Some(lease)) => {
+                backoff.reset();
+                let span =
+                    tracing::info_span!("job", job.id = %lease.uuid, job.attempt = lease.attempt);
+                run_leased(&client, &options, lease, &shutdown)
+                    .instrument(span)
+                    .await;
+            }
+            Err(err) => {
+                let wait = backoff.next();
+                tracing::warn!(error = %err, retry_in = ?wait, "cannot lease a job; retrying");
+                if !sleep_or_stop(wait, &shutdown).await {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Where a check's formula lives: `DIR/<namespace.name>/runtask.yml`, else
+/// `DIR/<name>/runtask.yml`. A check name that could leave the directory is
+/// refused.
+pub fn find_formula(tasks_dir: &Path, check: &str) -> Result<PathBuf, String> {
+    let safe = |part: &str| {
+        !part.is_empty()
+            && !part.starts_with('.')
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
+    };
+    if !safe(check) {
+        return Err(format!(
+            "the check name `{check}` cannot name a directory of the tasks directory"
+        ));
+    }
+    let mut candidates = vec![tasks_dir.join(check).join("runtask.yml")];
+    if let Some((_, name)) = check.split_once('.')
+        && safe(name)
+    {
+        candidates.push(tasks_dir.join(name).join("runtask.yml"));
+    }
+    for path in &candidates {
+        if path.is_file() {
+            return Ok(path.clone());
+        }
+    }
+    let tried: Vec<String> = candidates
+        .iter()
+        .map(|it| it.display().to_string())
+        .collect();
+    Err(format!(
+        "no task formula for check `{check}` on this worker (looked for {})",
+        tried.join(" and ")
+    ))
+}
+
+/// The job to run for a lease, or why there is none.
+fn prepare(options: &WorkerOptions, lease: &Lease) -> Result<Job, String> {
+    let uuid = uuid::Uuid::parse_str(&lease.uuid)
+        .map_err(|err| format!("the job's uuid `{}` is not a uuid: {err}", lease.uuid))?
+        .to_string();
+    let key = &lease.key;
+    let item_type: ItemType = key
+        .item_type
+        .parse()
+        .map_err(|err| format!("the job's item type `{}`: {err}", key.item_type))?;
+    let formula_path = find_formula(&options.tasks_dir, &key.check)?;
+    let src = std::fs::read_to_string(&formula_path)
+        .map_err(|err| format!("cannot read the formula {}: {err}", formula_path.display()))?;
+    let formula = parse_formula(
+        &src,
+        &formula_path.display().to_string(),
+        &ValidateOptions {
+            item_type: Some(item_type),
+        },
+    )
+    .map_err(|diags| {
+        format!(
+            "the formula {} is invalid:\n{diags}",
+            formula_path.display()
+        )
+    })?;
+    Ok(Job {
+        formula,
+        formula_path,
+        item: key.item.clone(),
+        item_type,
+        arch: key.arch.clone(),
+        jobid: Some(uuid.clone()),
+        artifacts_dir: options
+            .data_dir
+            .join("artifacts")
+            .join(&uuid)
+            .join(format!("attempt-{}", lease.attempt)),
+        work_dir: options
+            .data_dir
+            .join("work")
+            .join(format!("{uuid}-{}", lease.attempt)),
+        uuid,
+        timeout: None,
+    })
+}
+
+/// The most bytes of an outcome the server accepts.
+const OUTCOME_MAX: usize = 1000;
+
+fn truncate(mut text: String) -> String {
+    if text.len() > OUTCOME_MAX {
+        let mut end = OUTCOME_MAX - 3;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push_str("...");
+    }
+    text
+}
+
+/// The result to post for a finished run, or `None` for an interrupted one
+/// (the worker is stopping: its lease runs out and the job is requeued).
+pub fn result_of(report: &TaskReport, token: i64) -> Option<JobResult> {
+    let worst = report.results.results.iter().map(|it| it.outcome).max();
+    let (state, outcome) = match report.status {
+        TaskStatus::Passed => ("finished", worst.unwrap_or(Outcome::Passed).to_string()),
+        TaskStatus::Failed => (
+            "finished",
+            worst
+                .map_or(Outcome::Failed, |it| it.max(Outcome::Failed))
+                .to_string(),
+        ),
+        TaskStatus::Crashed => ("crashed", with_error("CRASHED", report)),
+        TaskStatus::TimedOut => ("timed-out", with_error("ABORTED", report)),
+        TaskStatus::Interrupted => return None,
+    };
+    Some(JobResult {
+        token,
+        state,
+        exit_status: Some(report.exit_code),
+        outcome: Some(truncate(outcome)),
+        result_group: Some(report.uuid.clone()),
+    })
+}
+
+fn with_error(word: &str, report: &TaskReport) -> String {
+    match &report.error {
+        Some(error) => format!("{word}: {error}"),
+        None => word.to_owned(),
+    }
+}
+
+fn crashed(token: i64, message: &str) -> JobResult {
+    JobResult {
+        token,
+        state: "crashed",
+        exit_status: Some(taskotron_runner::exit_code::ENVIRONMENT),
+        outcome: Some(truncate(format!("CRASHED: {message}"))),
+        result_group: None,
+    }
+}
+
+async fn run_leased(
+    client: &Client,
+    options: &WorkerOptions,
+    lease: Lease,
+    shutdown: &CancellationToken,
+) {
+    tracing::info!(check = %lease.key.check, item = %lease.key.item, arch = %lease.key.arch, "leased a job");
+    let job = match prepare(options, &lease) {
+        Ok(job) => job,
+        Err(message) => {
+            tracing::warn!(%message, "the job cannot run here");
+            post(client, &lease, &crashed(lease.token, &message)).await;
+            return;
+        }
+    };
+    let cancel = shutdown.child_token();
+    let lost = Arc::new(AtomicBool::new(false));
+    let beat = tokio::spawn(heartbeat_loop(
+        client.clone(),
+        lease.clone(),
+        cancel.clone(),
+        Arc::clone(&lost),
+    ));
+    let report =
+        taskotron_runner::run(&job, &options.run_config, cancel.clone(), &NoObserver).await;
+    beat.abort();
+    if lost.load(Ordering::SeqCst) {
+        tracing::warn!("the lease was lost; the task was killed and its result dropped");
+        return;
+    }
+    let result = match report {
+        Ok(report) => match result_of(&report, lease.token) {
+            Some(result) => result,
+            None => {
+                tracing::info!(
+                    "the task was interrupted; its lease will run out and the job be requeued"
+                );
+                return;
+            }
+        },
+        Err(err) => {
+            tracing::warn!(error = %err, "the task cannot start");
+            crashed(lease.token, &format!("the task cannot start: {err}"))
+        }
+    };
+    post(client, &lease, &result).await;
+}
+
+/// Post a result, retrying while the server is unreachable, until the lease
+/// would have run out anyway.
+async fn post(client: &Client, lease: &Lease, result: &JobResult) {
+    let deadline = tokio::time::Instant::now() + secs(lease.lease_seconds, Duration::from_secs(60));
+    let mut backoff = Backoff::default();
+    loop {
+        match client.result(&lease.uuid, result).await {
+            Ok(()) => {
+                tracing::info!(state = result.state, outcome = ?result.outcome, "result recorded");
+                return;
+            }
+            Err(err) if err.is_retryable() && tokio::time::Instant::now() < deadline => {
+                let wait = backoff.next();
+                tracing::warn!(error = %err, retry_in = ?wait, "cannot post the result; retrying");
+                tokio::time::sleep(wait).await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "the result was not recorded");
+                return;
+            }
+        }
+    }
+}
+
+async fn heartbeat_loop(
+    client: Client,
+    lease: Lease,
+    cancel: CancellationToken,
+    lost: Arc<AtomicBool>,
+) {
+    let every = secs(lease.heartbeat_seconds, Duration::from_secs(20));
+    loop {
+        if !sleep_or_stop(every, &cancel).await {
+            return;
+        }
+        match client.heartbeat(&lease.uuid, lease.token).await {
+            Ok(()) => tracing::debug!("heartbeat"),
+            Err(ApiError::LeaseLost { message, .. }) => {
+                tracing::warn!(%message, "lost the lease; killing the task");
+                lost.store(true, Ordering::SeqCst);
+                cancel.cancel();
+                return;
+            }
+            // The next heartbeat may get through before the lease runs out.
+            Err(err) => tracing::warn!(error = %err, "heartbeat failed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_found_with_or_without_the_namespace() {
+        let Ok(dir) = tempfile_dir() else { return };
+        let with = dir.join("dist.rpmlint");
+        let without = dir.join("depcheck");
+        assert!(std::fs::create_dir_all(&with).is_ok());
+        assert!(std::fs::create_dir_all(&without).is_ok());
+        assert!(std::fs::write(with.join("runtask.yml"), "x").is_ok());
+        assert!(std::fs::write(without.join("runtask.yml"), "x").is_ok());
+        assert_eq!(
+            find_formula(&dir, "dist.rpmlint"),
+            Ok(with.join("runtask.yml"))
+        );
+        assert_eq!(
+            find_formula(&dir, "dist.depcheck"),
+            Ok(without.join("runtask.yml"))
+        );
+        let missing = find_formula(&dir, "dist.nothing");
+        assert!(missing.is_err_and(|it| it.contains("no task formula for check `dist.nothing`")));
+        for bad in ["../etc", "a/b", ".hidden", ""] {
+            assert!(find_formula(&dir, bad).is_err(), "{bad}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn tempfile_dir() -> std::io::Result<PathBuf> {
+        let dir = std::env::temp_dir().join(format!("taskotron-worker-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir)?;
+        Ok(dir)
+    }
+
+    #[test]
+    fn backoff_grows_with_jitter_and_is_capped() {
+        let mut backoff = Backoff::default();
+        let first = backoff.next();
+        assert!(first >= BACKOFF_START / 2 && first <= BACKOFF_START);
+        for _ in 0..40 {
+            assert!(backoff.next() <= BACKOFF_MAX);
+        }
+        assert!(backoff.next() >= BACKOFF_MAX / 2);
+        backoff.reset();
+        assert!(backoff.next() <= BACKOFF_START);
+    }
+
+    #[test]
+    fn long_outcomes_are_cut_on_a_char_boundary() {
+        let cut = truncate("é".repeat(600));
+        assert!(cut.len() <= OUTCOME_MAX && cut.ends_with("..."));
+    }
+}
