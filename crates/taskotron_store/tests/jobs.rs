@@ -10,8 +10,10 @@
     reason = "test helpers fail loudly and explain skips"
 )]
 
+mod common;
+
+use common::each_backend;
 use std::collections::HashSet;
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -20,32 +22,6 @@ use taskotron_store::jobs::{
     Enqueued, FinalState, JobFilter, JobKey, JobOutcome, JobState, NewJob, Requirements, WorkerCaps,
 };
 use taskotron_store::{Store, StoreError};
-
-/// Run `body` once on a fresh SQLite store and once on a fresh PostgreSQL schema.
-async fn each_backend<F, Fut>(body: F)
-where
-    F: Fn(Store) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let tmp = tempfile::tempdir().unwrap();
-    let sqlite = Store::open_sqlite(tmp.path()).await.unwrap();
-    body(sqlite).await;
-    match std::env::var("TASKOTRON_TEST_DATABASE_URL") {
-        Ok(url) => {
-            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-            let pg = Store::open_postgres(&url, Some(&schema)).await.unwrap();
-            body(pg.clone()).await;
-            pg.drop_schema_for_tests(&schema).await.unwrap();
-        }
-        Err(_) => {
-            assert!(
-                std::env::var("TASKOTRON_REQUIRE_SERVICES").is_err(),
-                "TASKOTRON_TEST_DATABASE_URL is not set but TASKOTRON_REQUIRE_SERVICES is"
-            );
-            eprintln!("skipped PostgreSQL: TASKOTRON_TEST_DATABASE_URL is not set");
-        }
-    }
-}
 
 fn key(check: &str, item: &str) -> JobKey {
     JobKey {
