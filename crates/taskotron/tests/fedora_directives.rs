@@ -469,3 +469,44 @@ actions:
         assert!(all.contains(want), "missing {want:?} in:\n{all}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn symlinks_planted_by_a_task_are_never_written_through() {
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, "original").unwrap();
+    let formula = format!(
+        "name: planted
+actions:
+  - name: plant a file link and a directory link
+    shell:
+      - mkdir -p ${{workdir}}/dg
+      - ln -s {victim} ${{workdir}}/dg/tk-dl.spec
+      - ln -s {outside} ${{workdir}}/dg/sub
+  - name: fetch over the file link
+    distgit: {{package: tk-dl, gitref: f44, path: tk-dl.spec, target_dir: dg}}
+    export: fetched
+  - name: fetch through the directory link
+    distgit: {{package: tk-dl, gitref: f44, path: tk-dl.spec, localpath: sub/x.spec, target_dir: dg}}
+",
+        victim = victim.display(),
+        outside = outside.path().display()
+    );
+    let Some(setup) = setup(&formula).await else {
+        return;
+    };
+    let out = setup.run("s1", "tk-dl-2.0-1.fc44");
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("leads outside"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "original");
+    assert!(!outside.path().join("x.spec").exists());
+    let vars = setup.vars("s1");
+    let fetched = vars["fetched"]["downloaded_files"][0].as_str().unwrap();
+    let meta = std::fs::symlink_metadata(fetched).unwrap();
+    assert!(
+        meta.file_type().is_file(),
+        "the link was replaced by the file"
+    );
+    assert_eq!(std::fs::read_to_string(fetched).unwrap(), SPEC);
+}

@@ -387,8 +387,9 @@ impl Downloader {
     }
 }
 
-/// Put the cached file at `dest`: a hard link when the cache is on the same
-/// file system, else a copy.
+/// Put a copy of the cached file at `dest`, replacing whatever was there
+/// (a symlink is removed, never followed). A copy, not a hard link: a task
+/// that changes its file must not change the cache other jobs read.
 async fn place(cached: &Path, dest: &Path) -> Result<(), KojiError> {
     let io = |source| KojiError::Io {
         path: dest.to_owned(),
@@ -397,9 +398,6 @@ async fn place(cached: &Path, dest: &Path) -> Result<(), KojiError> {
     match tokio::fs::remove_file(dest).await {
         Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(io(err)),
         _ => {}
-    }
-    if tokio::fs::hard_link(cached, dest).await.is_ok() {
-        return Ok(());
     }
     tokio::fs::copy(cached, dest).await.map(|_| ()).map_err(io)
 }

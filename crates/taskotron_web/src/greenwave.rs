@@ -165,6 +165,15 @@ async fn decision(
         ),
         Some(_) => return Err(bad("Invalid 'when' value: use %Y-%m-%dT%H:%M:%S.%f")),
     };
+    if request
+        .get("ignore_result")
+        .and_then(Value::as_array)
+        .is_some_and(|it| !it.is_empty())
+    {
+        return Err(bad(
+            "ignore_result is not supported by this server yet; ask without it",
+        ));
+    }
     let subjects = subjects_of(request)?;
     let on_demand;
     let policies: &[Policy] = match request.get("rules") {
@@ -201,6 +210,8 @@ async fn decision(
                     Rule::PassingTestCase { test_case_name, .. } => {
                         testcases.insert(test_case_name.clone());
                     }
+                    // Remote rules read the build's gating.yaml: only builds have one.
+                    Rule::Remote { .. } if subject.subject_type != "koji_build" => {}
                     Rule::Remote { .. } => {
                         let mut failed = Requirement::new(
                             Kind::FailedFetchGatingYaml,
@@ -228,33 +239,43 @@ async fn decision(
             .filter(|(_, it)| it.subject_type == "koji_build")
             .collect();
         if !builds.is_empty() {
-            let filter = ResultFilter {
-                testcases: testcases.clone(),
-                until,
-                data: vec![
-                    DataFilter::Exact {
-                        key: "item".to_owned(),
-                        values: builds.iter().map(|(_, it)| it.identifier.clone()).collect(),
-                    },
-                    DataFilter::Exact {
+            let nvrs: Vec<String> = builds.iter().map(|(_, it)| it.identifier.clone()).collect();
+            // Greenwave's two queries for a Koji build: `item` with the
+            // build types, and `original_spec_nvr` (CI results).
+            for (key, extra) in [
+                (
+                    "item",
+                    Some(DataFilter::Exact {
                         key: "type".to_owned(),
                         values: vec!["koji_build".to_owned(), "brew-build".to_owned()],
-                    },
-                ],
-                ..ResultFilter::default()
-            };
-            let mut by_item = vec!["item".to_owned()];
-            by_item.extend(distinct.iter().cloned());
-            for result in state.store.latest_results(&filter, &by_item).await? {
-                let item = result.data.get("item").and_then(|it| it.first()).cloned();
-                for (idx, _) in builds
-                    .iter()
-                    .filter(|(_, it)| Some(&it.identifier) == item.as_ref())
-                {
-                    found
-                        .entry((*idx, result.testcase.name.clone()))
-                        .or_default()
-                        .push(result.clone());
+                    }),
+                ),
+                ("original_spec_nvr", None),
+            ] {
+                let mut data = vec![DataFilter::Exact {
+                    key: key.to_owned(),
+                    values: nvrs.clone(),
+                }];
+                data.extend(extra);
+                let filter = ResultFilter {
+                    testcases: testcases.clone(),
+                    until,
+                    data,
+                    ..ResultFilter::default()
+                };
+                let mut by_build = vec![key.to_owned()];
+                by_build.extend(distinct.iter().cloned());
+                for result in state.store.latest_results(&filter, &by_build).await? {
+                    let nvr = result.data.get(key).and_then(|it| it.first()).cloned();
+                    for (idx, _) in builds
+                        .iter()
+                        .filter(|(_, it)| Some(&it.identifier) == nvr.as_ref())
+                    {
+                        found
+                            .entry((*idx, result.testcase.name.clone()))
+                            .or_default()
+                            .push(result.clone());
+                    }
                 }
             }
         }
@@ -302,6 +323,7 @@ async fn decision(
                 vec![subject.subject_type.clone()]
             },
             subject_identifier: Some(subject.identifier.clone()),
+            product_version: Some(product_version.to_owned()),
             until,
             ..WaiverFilter::default()
         })

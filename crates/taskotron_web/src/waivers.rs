@@ -32,6 +32,18 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1.0/waivers/{id}", get(one))
 }
 
+/// The keys a `+filtered` filter may hold.
+const FILTER_KEYS: [&str; 8] = [
+    "subject_type",
+    "subject_identifier",
+    "testcase",
+    "scenario",
+    "product_version",
+    "username",
+    "proxied_by",
+    "since",
+];
+
 fn bad(message: impl Into<String>) -> ApiError {
     ApiError::BadRequest(message.into())
 }
@@ -179,7 +191,7 @@ async fn list(
     let pages = found.len().div_ceil(limit).max(1);
     let data: Vec<Value> = found
         .iter()
-        .skip((page - 1) * limit)
+        .skip((page - 1).saturating_mul(limit))
         .take(limit)
         .map(waiver_json)
         .collect();
@@ -229,6 +241,22 @@ async fn filtered(State(state): State<AppState>, body: Bytes) -> Result<Response
         let Some(object) = item.as_object() else {
             return Err(bad("filters: each filter must be an object"));
         };
+        for (key, value) in object {
+            if !FILTER_KEYS.contains(&key.as_str()) {
+                return Err(bad(format!(
+                    "filters: unknown key {key:?} (use {})",
+                    FILTER_KEYS.join(", ")
+                )));
+            }
+            if !value.is_string() {
+                return Err(bad(format!("filters: {key} must be a string")));
+            }
+        }
+        if !(object.contains_key("subject_type") && object.contains_key("subject_identifier")) {
+            return Err(bad(
+                "filters: each filter needs subject_type and subject_identifier",
+            ));
+        }
         let get = |name: &str| object.get(name).and_then(Value::as_str).map(str::to_owned);
         parsed.push(filter_from(&get)?);
     }

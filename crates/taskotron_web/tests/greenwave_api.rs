@@ -150,6 +150,28 @@ async fn decisions_follow_the_results() {
             (Some("bar-2-1.fc44"), Some("dist.depcheck"))
         );
 
+        // CI results name the build in original_spec_nvr.
+        let ci = api
+            .result(&json!({
+                "testcase": {"name": "dist.depcheck"}, "outcome": "PASSED",
+                "data": {"original_spec_nvr": "ci-1-1.fc44"},
+            }))
+            .await;
+        let (_, answer) = decide(
+            &api,
+            &json!({
+                "product_version": "fedora-44",
+                "decision_context": "bodhi_update_push_testing",
+                "subject_type": "koji_build",
+                "subject_identifier": "ci-1-1.fc44",
+            }),
+        )
+        .await;
+        assert_eq!(
+            answer["satisfied_requirements"][0]["result_id"], ci["id"],
+            "{answer}"
+        );
+
         // On-demand rules, no policy file involved.
         let (status, answer) = decide(
             &api,
@@ -181,6 +203,18 @@ async fn decisions_follow_the_results() {
             answer["unsatisfied_requirements"][0]["type"],
             "failed-fetch-gating-yaml"
         );
+        // Only builds have a gating.yaml: an update is not held by the remote rule.
+        let (_, answer) = decide(
+            &api,
+            &json!({
+                "product_version": "fedora-44",
+                "subject_type": "bodhi_update",
+                "subject_identifier": "FEDORA-2026-0000000001",
+                "rules": [{"type": "RemoteRule", "required": true}],
+            }),
+        )
+        .await;
+        assert_eq!(answer["policies_satisfied"], true, "{answer}");
     })
     .await;
 }
@@ -195,6 +229,7 @@ async fn bad_requests_say_what_is_wrong() {
             (json!({"product_version": "fedora-44", "decision_context": "c", "subject_identifier": "a-1-1"}), 400, "Missing required subject_type"),
             (json!({"product_version": "fedora-44", "decision_context": "c", "subject_type": "koji_build", "subject_identifier": "a-1-1", "verbose": "yes"}), 400, "Invalid verbose flag, must be a boolean"),
             (json!({"product_version": "fedora-44", "decision_context": "c", "subject_type": "koji_build", "subject_identifier": "a-1-1", "when": "yesterday"}), 400, "Invalid 'when' value"),
+            (json!({"product_version": "fedora-44", "decision_context": "c", "subject_type": "koji_build", "subject_identifier": "a-1-1", "ignore_result": [1]}), 400, "ignore_result is not supported"),
             (json!({"product_version": "fedora-44", "decision_context": "nothing_gates_here", "subject_type": "koji_build", "subject_identifier": "a-1-1"}), 404, "Found no applicable policies for koji_build subjects at gating point(s) nothing_gates_here in fedora-44"),
         ] {
             let (got, answer) = decide(&api, &body).await;

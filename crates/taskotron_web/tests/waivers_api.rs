@@ -94,6 +94,12 @@ async fn waivers_are_written_read_revoked_and_applied() {
         let (status, missing) = get(&api, "/api/v1.0/waivers/999999").await;
         assert_eq!((status, missing["message"].as_str()), (404, Some("Waiver not found")));
 
+        // A waiver for another product version does not count here.
+        let mut elsewhere = ask.clone();
+        elsewhere["product_version"] = json!("fedora-43");
+        let (_, decision) = post(&api, "/api/v1.0/decision", "", &elsewhere).await;
+        assert_eq!(decision["policies_satisfied"], false, "{decision}");
+
         // The decision now passes, with the waived form of the requirement.
         let (_, decision) = post(&api, "/api/v1.0/decision", "", &ask).await;
         assert_eq!(decision["policies_satisfied"], true, "{decision}");
@@ -181,6 +187,14 @@ async fn bad_waivers_are_refused_with_the_reason() {
         assert_eq!(all["data"], json!([]));
         let (status, answer) = post(&api, "/api/v1.0/waivers/+filtered", "", &json!({"filters": []})).await;
         assert_eq!(status, 400, "{answer}");
+        for filters in [
+            json!([{"subject_type": "koji_build", "subject_identifier": 123}]),
+            json!([{}]),
+            json!([{"subject_type": "koji_build", "subject_identifier": "a-1-1", "colour": "red"}]),
+        ] {
+            let (status, answer) = post(&api, "/api/v1.0/waivers/+filtered", "", &json!({"filters": filters})).await;
+            assert_eq!(status, 400, "{filters}: {answer}");
+        }
         let (status, answer) = get(&api, "/api/v1.0/waivers/?since=someday").await;
         assert_eq!(status, 400, "{answer}");
     })

@@ -168,7 +168,10 @@ pub(super) async fn distgit(
             }
             locals
         }
-        None => paths.clone(),
+        None => paths
+            .iter()
+            .map(|it| it.trim_start_matches('/').to_owned())
+            .collect(),
     };
     let ignore_missing = flag(params, "ignore_missing")?;
     let base = params
@@ -223,12 +226,7 @@ pub(super) async fn distgit(
                 "{url}: not found (HTTP 404); is `{clean}` in {namespace}/{package} at `{gitref}`? Set `ignore_missing: true` to skip missing files"
             )));
         };
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|err| failed(format!("{}: {err}", parent.display())))?;
-        }
-        std::fs::write(&dest, &bytes)
-            .map_err(|err| failed(format!("{}: {err}", dest.display())))?;
+        write_inside(&target, &dest, &bytes)?;
         sink.note(&format!(
             "{url} -> {} ({} bytes)",
             dest.display(),
@@ -345,7 +343,9 @@ fn expand_arch(arch: &str) -> Vec<String> {
 }
 
 fn is_debug(name: &str) -> bool {
-    name.ends_with("-debugsource") || name.contains("-debuginfo")
+    name.ends_with("-debugsource")
+        || name.ends_with("-debuginfo")
+        || name.contains("-debuginfo-common-")
 }
 
 /// Counts what the downloader reports, for the progress line.
@@ -477,8 +477,9 @@ async fn download_builds(
         .await?;
         match fetched {
             Ok(cached) => {
-                std::fs::copy(&cached, &dest)
-                    .map_err(|err| failed(format!("{}: {err}", dest.display())))?;
+                let bytes = std::fs::read(&cached)
+                    .map_err(|err| failed(format!("{}: {err}", cached.display())))?;
+                write_inside(target, &dest, &bytes)?;
                 logs.push(Json::from(dest.display().to_string()));
             }
             Err(err) => {
@@ -677,6 +678,38 @@ fn nvr_name(nvr: &str) -> Option<String> {
     taskotron_types::Nvr::parse(nvr).ok().map(|it| it.name)
 }
 
+/// Write `bytes` to `dest` under the checked directory `target`, without
+/// following a symlink a task may have planted there: the parent is checked
+/// to lie inside `target` once it exists, and the file is written under a
+/// temporary name and renamed over whatever `dest` was.
+fn write_inside(target: &Path, dest: &Path, bytes: &[u8]) -> Result<(), DirectiveError> {
+    let parent = dest.parent().unwrap_or(target);
+    std::fs::create_dir_all(parent)
+        .map_err(|err| failed(format!("{}: {err}", parent.display())))?;
+    let real = std::fs::canonicalize(parent)
+        .map_err(|err| failed(format!("{}: {err}", parent.display())))?;
+    if !real.starts_with(target) {
+        return Err(failed(format!(
+            "{} leads outside {} (through a symlink?)",
+            dest.display(),
+            target.display()
+        )));
+    }
+    let name = dest
+        .file_name()
+        .ok_or_else(|| failed(format!("{} names no file", dest.display())))?;
+    let temp = real.join(format!(".taskotron-{}", name.to_string_lossy()));
+    let _ = std::fs::remove_file(&temp);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temp)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, bytes))
+        .map_err(|err| failed(format!("{}: {err}", temp.display())))?;
+    std::fs::rename(&temp, real.join(name))
+        .map_err(|err| failed(format!("{}: {err}", dest.display())))
+}
+
 /// `local` under `dir`, refusing absolute paths and `..`.
 fn relative_inside(dir: &Path, local: &str, param: &str) -> Result<PathBuf, DirectiveError> {
     let path = Path::new(local);
@@ -712,6 +745,8 @@ mod tests {
         assert!(!select.wants(&rpm("a", "x86_64")));
         assert!(!select.wants(&rpm("a", "src")));
         assert!(!select.wants(&rpm("a-debuginfo", "i686")));
+        assert!(!select.wants(&rpm("kernel-debuginfo-common-i686", "i686")));
+        assert!(select.wants(&rpm("elfutils-debuginfod-client", "i686")));
 
         let all = Select::from_params(&json!({"src": true, "debuginfo": true})).unwrap();
         for (name, arch) in [("a", "src"), ("a", "aarch64"), ("a-debugsource", "x86_64")] {
