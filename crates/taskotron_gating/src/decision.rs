@@ -274,6 +274,28 @@ pub struct Request<'a> {
     pub subjects: &'a [Subject],
 }
 
+impl Request<'_> {
+    /// Whether `policy` applies to `subject` in any of the request's
+    /// decision contexts (applying wins over excluding).
+    pub fn applies(&self, policy: &Policy, subject: &Subject) -> Applies {
+        self.decision_contexts
+            .iter()
+            .map(|context| {
+                policy.applies(
+                    context,
+                    self.product_version,
+                    &subject.subject_type,
+                    subject.package.as_deref(),
+                )
+            })
+            .fold(Applies::No, |acc, it| match (acc, it) {
+                (Applies::Yes, _) | (_, Applies::Yes) => Applies::Yes,
+                (Applies::Excluded, _) | (_, Applies::Excluded) => Applies::Excluded,
+                _ => Applies::No,
+            })
+    }
+}
+
 /// Decide. `results(subject, testcase)` gives the latest results (one per
 /// scenario, architecture and variant); `waivers` are those in force for
 /// the subjects; `remote` holds the answers of remote rules the caller
@@ -291,20 +313,7 @@ pub fn decide(
     for policy in policies {
         let mut applied = false;
         for subject in request.subjects {
-            let applies = request.decision_contexts.iter().map(|context| {
-                policy.applies(
-                    context,
-                    request.product_version,
-                    &subject.subject_type,
-                    subject.package.as_deref(),
-                )
-            });
-            let applies = applies.fold(Applies::No, |acc, it| match (acc, it) {
-                (Applies::Yes, _) | (_, Applies::Yes) => Applies::Yes,
-                (Applies::Excluded, _) | (_, Applies::Excluded) => Applies::Excluded,
-                _ => Applies::No,
-            });
-            match applies {
+            match request.applies(policy, subject) {
                 Applies::No => continue,
                 Applies::Excluded => {
                     applied = true;

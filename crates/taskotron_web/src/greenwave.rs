@@ -194,15 +194,7 @@ async fn decision(
     let mut remote = Vec::new();
     for policy in policies {
         for subject in &subjects {
-            let applies = contexts.iter().any(|context| {
-                policy.applies(
-                    context,
-                    product_version,
-                    &subject.subject_type,
-                    subject.package.as_deref(),
-                ) == taskotron_gating::Applies::Yes
-            });
-            if !applies {
+            if gating_request.applies(policy, subject) != taskotron_gating::Applies::Yes {
                 continue;
             }
             for rule in &policy.rules {
@@ -227,19 +219,19 @@ async fn decision(
             }
         }
     }
-    let mut found: HashMap<(usize, String), Vec<StoredResult>> = HashMap::new();
+    // Results by (subject type, identifier, test case).
+    let mut found: HashMap<(String, String, String), Vec<StoredResult>> = HashMap::new();
     if !testcases.is_empty() {
         let testcases: Vec<String> = testcases.iter().cloned().collect();
         let distinct = ["scenario", "system_architecture", "system_variant"].map(str::to_owned);
         // Koji builds, an update's many builds included, in one query: the
         // newest result per build, test case, scenario, arch and variant.
-        let builds: Vec<(usize, &Subject)> = subjects
+        let builds: Vec<&Subject> = subjects
             .iter()
-            .enumerate()
-            .filter(|(_, it)| it.subject_type == "koji_build")
+            .filter(|it| it.subject_type == "koji_build")
             .collect();
         if !builds.is_empty() {
-            let nvrs: Vec<String> = builds.iter().map(|(_, it)| it.identifier.clone()).collect();
+            let nvrs: Vec<String> = builds.iter().map(|it| it.identifier.clone()).collect();
             // Greenwave's two queries for a Koji build: `item` with the
             // build types, and `original_spec_nvr` (CI results).
             for (key, extra) in [
@@ -267,19 +259,19 @@ async fn decision(
                 by_build.extend(distinct.iter().cloned());
                 for result in state.store.latest_results(&filter, &by_build).await? {
                     let nvr = result.data.get(key).and_then(|it| it.first()).cloned();
-                    for (idx, _) in builds
+                    for subject in builds
                         .iter()
-                        .filter(|(_, it)| Some(&it.identifier) == nvr.as_ref())
+                        .filter(|it| Some(&it.identifier) == nvr.as_ref())
                     {
                         found
-                            .entry((*idx, result.testcase.name.clone()))
+                            .entry(result_key(subject, &result.testcase.name))
                             .or_default()
                             .push(result.clone());
                     }
                 }
             }
         }
-        for (idx, subject) in subjects.iter().enumerate() {
+        for subject in &subjects {
             if subject.subject_type == "koji_build" {
                 continue;
             }
@@ -291,19 +283,15 @@ async fn decision(
             };
             for result in state.store.latest_results(&filter, &distinct).await? {
                 found
-                    .entry((idx, result.testcase.name.clone()))
+                    .entry(result_key(subject, &result.testcase.name))
                     .or_default()
                     .push(result);
             }
         }
     }
     let lookup = |subject: &Subject, testcase: &str| -> Vec<LatestResult> {
-        let idx = subjects
-            .iter()
-            .position(|it| std::ptr::eq(it, subject))
-            .unwrap_or_default();
         found
-            .get(&(idx, testcase.to_owned()))
+            .get(&result_key(subject, testcase))
             .map(|results| results.iter().map(latest).collect())
             .unwrap_or_default()
     };
@@ -390,6 +378,14 @@ async fn decision(
         response["waivers"] = json!(in_force.iter().map(waiver_json).collect::<Vec<_>>());
     }
     Ok(Json(response).into_response())
+}
+
+fn result_key(subject: &Subject, testcase: &str) -> (String, String, String) {
+    (
+        subject.subject_type.clone(),
+        subject.identifier.clone(),
+        testcase.to_owned(),
+    )
 }
 
 fn latest(result: &StoredResult) -> LatestResult {
