@@ -52,6 +52,9 @@ enum Command {
     Decision(cmd::decision::Args),
     /// Gating policies (Greenwave's format): check them.
     Policies(cmd::policies::Args),
+    /// Run a built-in check (depcheck, …) on local packages and repositories.
+    #[command(subcommand)]
+    Check(cmd::check::Command),
     /// Compare two versions ([epoch:]version[-release]) as rpm does.
     Vercmp(cmd::vercmp::Args),
     /// Lease jobs from a server and run them on this machine.
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
         Command::FakeInfra(args) => cmd::fake_infra::main(args),
         Command::Repos(args) => cmd::repos::main(cli.config.as_deref(), args),
         Command::Vercmp(args) => cmd::vercmp::main(args),
+        Command::Check(command) => cmd::check::main(cli.config.as_deref(), command),
         Command::Worker(args) => cmd::worker::main(cli.config.as_deref(), args),
         Command::Policies(args) => cmd::policies::main(args),
         Command::Decision(args) => cmd::decision::main(cli.config.as_deref(), args),

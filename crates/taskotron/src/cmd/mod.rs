@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod check;
 pub(crate) mod check_config;
 pub(crate) mod check_formula;
 pub(crate) mod decision;

@@ -1,0 +1,1 @@
+//! The built-in checks besides depcheck: upgradepath and rpmlint's output turned into results.

@@ -1,0 +1,1 @@
+//! depcheck: installability of packages against repositories, with libsolv-style explanations.
