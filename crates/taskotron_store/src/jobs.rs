@@ -341,18 +341,19 @@ pub struct Expired {
 }
 
 /// The database's clock, in microseconds since the epoch.
-fn now_sql(dialect: Dialect) -> &'static str {
+pub(crate) fn now_sql(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)",
         Dialect::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)",
     }
 }
 
-fn micros(duration: Duration) -> i64 {
+pub(crate) fn micros(duration: Duration) -> i64 {
     i64::try_from(duration.as_micros()).unwrap_or(i64::MAX / 4)
 }
 
-const KEY_COLUMNS: &str = "check_name, check_revision, item_type, item, item_revision, arch, rerun";
+pub(crate) const KEY_COLUMNS: &str =
+    "check_name, check_revision, item_type, item, item_revision, arch, rerun";
 
 const JOB_COLUMNS: &str = "j.id, j.uuid, j.check_name, j.check_revision, j.item_type, j.item, \
      j.item_revision, j.arch, j.rerun, j.state, j.priority, j.not_before, j.req_arch, \
@@ -372,6 +373,7 @@ macro_rules! begin {
         }
     };
 }
+pub(crate) use begin;
 
 /// Decode a [`JobKey`] from the key columns starting at `$at`.
 macro_rules! key_from_row {
@@ -445,8 +447,72 @@ macro_rules! attempt_from_row {
     }};
 }
 
+/// Insert `$job` with re-run number `$rerun` in transaction `$tx`, unless its
+/// key has a job already; evaluates to `(job id, Enqueued)`. Used by
+/// [`Store::enqueue_jobs`] and by the scheduler's planner, which inserts
+/// jobs in the transaction that marks their event planned.
+macro_rules! insert_job {
+    ($tx:expr, $dialect:expr, $job:expr, $rerun:expr) => {{
+        let job: &NewJob = $job;
+        let dialect = $dialect;
+        let now = now_sql(dialect);
+        let key = &job.key;
+        let rerun: i64 = $rerun;
+        let uuid = uuid::Uuid::new_v4().to_string();
+        let mut labels = job.requires.labels.clone();
+        labels.sort();
+        labels.dedup();
+        let mut sql = Sql::new(dialect, "INSERT INTO jobs (uuid, ");
+        sql.push(KEY_COLUMNS);
+        sql.push(
+            ", state, priority, not_before, req_arch, req_sandbox, req_labels, \
+             max_attempts, created_at, updated_at) VALUES (",
+        );
+        sql.text(&uuid).push(", ").text(&key.check);
+        sql.push(", ").text(&key.check_revision);
+        sql.push(", ").text(&key.item_type);
+        sql.push(", ").text(&key.item);
+        sql.push(", ").text(&key.item_revision);
+        sql.push(", ").text(&key.arch);
+        sql.push(", ").int(rerun);
+        sql.push(", 'queued', ").int(job.priority);
+        sql.push(&format!(", {now} + ")).int(micros(job.delay));
+        sql.push(", ").opt_text(job.requires.arch.as_deref());
+        sql.push(", ").opt_text(job.requires.sandbox.as_deref());
+        sql.push(", ").text(&labels.join(" "));
+        sql.push(", ").int(i64::from(job.max_attempts));
+        sql.push(&format!(", {now}, {now}) ON CONFLICT ("));
+        sql.push(KEY_COLUMNS);
+        sql.push(") DO NOTHING RETURNING id");
+        match query!(sql).fetch_optional(&mut *$tx).await? {
+            Some(row) => {
+                let id: i64 = row.try_get(0)?;
+                for label in &labels {
+                    let mut sql =
+                        Sql::new(dialect, "INSERT INTO job_labels (job_id, label) VALUES (");
+                    sql.int(id).push(", ").text(label).push(")");
+                    query!(sql).execute(&mut *$tx).await?;
+                }
+                (id, Enqueued::Inserted(uuid))
+            }
+            None => {
+                let mut key = key.clone();
+                key.rerun = u32::try_from(rerun).unwrap_or(u32::MAX);
+                let mut sql = Sql::new(dialect, "SELECT j.id, j.uuid FROM jobs j WHERE");
+                push_key_match(&mut sql, &key);
+                let row = query!(sql).fetch_one(&mut *$tx).await?;
+                (
+                    row.try_get::<i64, _>(0)?,
+                    Enqueued::Existing(row.try_get(1)?),
+                )
+            }
+        }
+    }};
+}
+pub(crate) use insert_job;
+
 /// Append `WHERE`-clause tests matching a job's key columns (prefixed `j.`).
-fn push_key_match(sql: &mut Sql, key: &JobKey) {
+pub(crate) fn push_key_match(sql: &mut Sql, key: &JobKey) {
     sql.push(" j.check_name = ").text(&key.check);
     sql.push(" AND j.check_revision = ")
         .text(&key.check_revision);
@@ -481,7 +547,7 @@ fn push_caps_match(sql: &mut Sql, worker: &WorkerCaps) {
 }
 
 /// Refuse a job the queue could not store faithfully.
-fn check_new_job(job: &NewJob) -> Result<(), StoreError> {
+pub(crate) fn check_new_job(job: &NewJob) -> Result<(), StoreError> {
     let reason = if job.max_attempts == 0 {
         Some("max_attempts must be at least 1")
     } else if job
@@ -517,56 +583,10 @@ impl Store {
         }
         let mut out = Vec::with_capacity(jobs.len());
         with_pool!(self, write, |pool, dialect| {
-            let now = now_sql(dialect);
             let mut tx = begin!(pool, dialect);
             for job in jobs {
-                let key = &job.key;
-                let uuid = uuid::Uuid::new_v4().to_string();
-                let mut labels = job.requires.labels.clone();
-                labels.sort();
-                labels.dedup();
-                let mut sql = Sql::new(dialect, "INSERT INTO jobs (uuid, ");
-                sql.push(KEY_COLUMNS);
-                sql.push(
-                    ", state, priority, not_before, req_arch, req_sandbox, req_labels, \
-                     max_attempts, created_at, updated_at) VALUES (",
-                );
-                sql.text(&uuid).push(", ").text(&key.check);
-                sql.push(", ").text(&key.check_revision);
-                sql.push(", ").text(&key.item_type);
-                sql.push(", ").text(&key.item);
-                sql.push(", ").text(&key.item_revision);
-                sql.push(", ").text(&key.arch);
-                sql.push(", ").int(i64::from(key.rerun));
-                sql.push(", 'queued', ").int(job.priority);
-                sql.push(&format!(", {now} + ")).int(micros(job.delay));
-                sql.push(", ").opt_text(job.requires.arch.as_deref());
-                sql.push(", ").opt_text(job.requires.sandbox.as_deref());
-                sql.push(", ").text(&labels.join(" "));
-                sql.push(", ").int(i64::from(job.max_attempts));
-                sql.push(&format!(", {now}, {now}) ON CONFLICT ("));
-                sql.push(KEY_COLUMNS);
-                sql.push(") DO NOTHING RETURNING id");
-                match query!(sql).fetch_optional(&mut *tx).await? {
-                    Some(row) => {
-                        let id: i64 = row.try_get(0)?;
-                        for label in &labels {
-                            let mut sql = Sql::new(
-                                dialect,
-                                "INSERT INTO job_labels (job_id, label) VALUES (",
-                            );
-                            sql.int(id).push(", ").text(label).push(")");
-                            query!(sql).execute(&mut *tx).await?;
-                        }
-                        out.push((key.clone(), Enqueued::Inserted(uuid)));
-                    }
-                    None => {
-                        let mut sql = Sql::new(dialect, "SELECT j.uuid FROM jobs j WHERE");
-                        push_key_match(&mut sql, key);
-                        let row = query!(sql).fetch_one(&mut *tx).await?;
-                        out.push((key.clone(), Enqueued::Existing(row.try_get(0)?)));
-                    }
-                }
+                let (_, enqueued) = insert_job!(tx, dialect, job, i64::from(job.key.rerun));
+                out.push((job.key.clone(), enqueued));
             }
             tx.commit().await?;
         });

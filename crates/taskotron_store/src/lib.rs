@@ -16,6 +16,7 @@
 //! query is written once with dialect-aware placeholders ([`sql`]), and runs
 //! on either backend through the `with_pool!` macro.
 
+pub mod events;
 pub mod jobs;
 mod outbox;
 pub mod resultsdb;
@@ -92,6 +93,9 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// An event to record is malformed; nothing of its batch was written.
+    #[error("cannot record the event: {0}")]
+    InvalidEvent(&'static str),
     /// A result written in a transaction shared with others failed (the
     /// text says why).
     #[error("cannot store the result: {0}")]

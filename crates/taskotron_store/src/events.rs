@@ -1,0 +1,724 @@
+//! The scheduler's events, their planning into jobs, and the pollers'
+//! watermarks.
+//!
+//! Intake writes events with [`Store::record_events`]: a bus message is
+//! kept once per message id and an event with a natural key once per key
+//! (both unique), so redelivery and a poller finding what a message already
+//! said write nothing. The planner reads new events
+//! ([`Store::new_events`]) and, in one transaction per batch, inserts their
+//! jobs (a key that has a job already makes none) and marks them planned
+//! ([`Store::plan_events`]); an event another planner marked first is left
+//! alone. Pollers record what they found and advance their watermark in the
+//! same transaction ([`Store::record_poll`]).
+
+use std::time::Duration;
+
+use serde_json::Value as Json;
+use sqlx::Row;
+
+use crate::jobs::{
+    Enqueued, JobKey, KEY_COLUMNS, NewJob, begin, check_new_job, insert_job, micros, now_sql,
+    push_key_match,
+};
+use crate::sql::{Dialect, Sql, query};
+use crate::{Store, StoreError, with_pool};
+
+/// Where an event stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventState {
+    /// Waiting for the planner.
+    New,
+    /// Its jobs are in the queue.
+    Planned,
+    /// It could not be read (the reason says why).
+    Rejected,
+    /// Read, but nothing plans from it (a failed build, a compose that
+    /// started).
+    Ignored,
+}
+
+impl EventState {
+    /// The state's name in the database and the API.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventState::New => "new",
+            EventState::Planned => "planned",
+            EventState::Rejected => "rejected",
+            EventState::Ignored => "ignored",
+        }
+    }
+
+    /// The state named `name`.
+    #[must_use]
+    pub fn parse(name: &str) -> Option<EventState> {
+        Some(match name {
+            "new" => EventState::New,
+            "planned" => EventState::Planned,
+            "rejected" => EventState::Rejected,
+            "ignored" => EventState::Ignored,
+            _ => return None,
+        })
+    }
+
+    /// Every state.
+    pub const ALL: [EventState; 4] = [
+        EventState::New,
+        EventState::Planned,
+        EventState::Rejected,
+        EventState::Ignored,
+    ];
+}
+
+/// An event to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// Where it came from: `bus`, `koji`, `bodhi`, `api`.
+    pub source: String,
+    /// The AMQP message id (bus messages).
+    pub message_id: Option<String>,
+    /// The key a poller would find it by, when it has one.
+    pub natural_key: Option<String>,
+    /// The message's topic.
+    pub topic: Option<String>,
+    /// The message's schema header.
+    pub schema: Option<String>,
+    /// What the rules see (with `message_type`, `item_type`, `item`,
+    /// `item_revision`); `None` for rejected events.
+    pub fact: Option<Json>,
+    /// The message body or poller record as received, for people to read.
+    pub body: Option<String>,
+    /// `New`, `Rejected` or `Ignored`.
+    pub state: EventState,
+    /// Why it was rejected or ignored.
+    pub reason: Option<String>,
+}
+
+/// What recording one event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// A new event, with its uuid.
+    Inserted(String),
+    /// Its message id or natural key was recorded before: nothing written.
+    Duplicate,
+}
+
+/// An event waiting for the planner.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingEvent {
+    /// Its row id, for [`Store::plan_events`].
+    pub id: i64,
+    /// Its uuid.
+    pub uuid: String,
+    /// What the rules see.
+    pub fact: Json,
+    /// When it was received (µs since the epoch).
+    pub received_at: i64,
+}
+
+/// One job the planner asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanJob {
+    /// The job (its key's `rerun` is ignored: see `rerun`).
+    pub job: NewJob,
+    /// Fold into a queued, not yet due job of the same check, item type,
+    /// item and arch (whatever its item revision) by pushing its start to
+    /// this long from now; without one, insert with this delay.
+    pub debounce: Option<Duration>,
+    /// Ask for the key again: when it has a job already, insert the next
+    /// re-run of it (a re-trigger request).
+    pub rerun: bool,
+}
+
+/// What planning one event did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Planned {
+    /// Jobs inserted, with their uuids.
+    pub inserted: Vec<(JobKey, String)>,
+    /// Jobs whose key had a job already.
+    pub existing: Vec<(JobKey, String)>,
+    /// Jobs folded into a waiting job by a debounce.
+    pub debounced: Vec<(JobKey, String)>,
+}
+
+/// An event as the API shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Its uuid.
+    pub uuid: String,
+    /// `bus`, `koji`, `bodhi`, `api`.
+    pub source: String,
+    /// The AMQP message id.
+    pub message_id: Option<String>,
+    /// The poller's key.
+    pub natural_key: Option<String>,
+    /// The topic.
+    pub topic: Option<String>,
+    /// The schema header.
+    pub schema: Option<String>,
+    /// The fact's `message_type`.
+    pub message_type: Option<String>,
+    /// The fact's `item_type`.
+    pub item_type: Option<String>,
+    /// The fact's `item`.
+    pub item: Option<String>,
+    /// The fact's `item_revision`.
+    pub item_revision: Option<String>,
+    /// Where it stands.
+    pub state: EventState,
+    /// Why it was rejected or ignored, or planning notes.
+    pub reason: Option<String>,
+    /// How many jobs it asked for.
+    pub job_count: i64,
+    /// When it was received (µs).
+    pub received_at: i64,
+    /// When it was planned (µs).
+    pub planned_at: Option<i64>,
+    /// What the rules saw (only from [`Store::get_event`]).
+    pub fact: Option<Json>,
+    /// The body as received (only from [`Store::get_event`]).
+    pub body: Option<String>,
+    /// The jobs it asked for: uuid and how (only from [`Store::get_event`]).
+    pub jobs: Vec<(String, String)>,
+}
+
+/// Which events to list, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Only in this state.
+    pub state: Option<EventState>,
+    /// Only from this source.
+    pub source: Option<String>,
+    /// Only with this topic.
+    pub topic: Option<String>,
+    /// Only about this item.
+    pub item: Option<String>,
+    /// Only with this message type.
+    pub message_type: Option<String>,
+    /// Only older than the event with this id (paging).
+    pub before_id: Option<i64>,
+    /// At most this many (1 to 1000; default 100).
+    pub limit: Option<u32>,
+}
+
+/// A poller's progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watermark {
+    /// The poller's name (`koji.builds`, `bodhi.submitted`, …).
+    pub name: String,
+    /// How far it has read, as text (a time or a Koji event id).
+    pub value: Option<String>,
+    /// When the value last changed (µs).
+    pub updated_at: i64,
+    /// When it last ran (µs).
+    pub last_run_at: Option<i64>,
+    /// When it last ran without error (µs).
+    pub last_ok_at: Option<i64>,
+    /// The last error, cleared by a good run.
+    pub last_error: Option<String>,
+    /// How many times it ran.
+    pub runs: i64,
+    /// How many of those failed.
+    pub failures: i64,
+    /// How many new events it found in all.
+    pub found: i64,
+}
+
+const EVENT_COLUMNS: &str = "e.id, e.uuid, e.source, e.message_id, e.natural_key, e.topic, \
+     e.schema_name, e.message_type, e.item_type, e.item, e.item_revision, e.state, e.reason, \
+     e.job_count, e.received_at, e.planned_at";
+
+fn decode_event_state(name: &str) -> Result<EventState, sqlx::Error> {
+    EventState::parse(name)
+        .ok_or_else(|| sqlx::Error::Decode(format!("unknown event state {name:?}").into()))
+}
+
+macro_rules! event_from_row {
+    ($row:expr) => {{
+        let row = &$row;
+        let state: String = row.try_get(11)?;
+        Event {
+            uuid: row.try_get(1)?,
+            source: row.try_get(2)?,
+            message_id: row.try_get(3)?,
+            natural_key: row.try_get(4)?,
+            topic: row.try_get(5)?,
+            schema: row.try_get(6)?,
+            message_type: row.try_get(7)?,
+            item_type: row.try_get(8)?,
+            item: row.try_get(9)?,
+            item_revision: row.try_get(10)?,
+            state: decode_event_state(&state)?,
+            reason: row.try_get(12)?,
+            job_count: row.try_get(13)?,
+            received_at: row.try_get(14)?,
+            planned_at: row.try_get(15)?,
+            fact: None,
+            body: None,
+            jobs: Vec::new(),
+        }
+    }};
+}
+
+/// Insert one event in `$tx`; evaluates to [`Recorded`].
+macro_rules! insert_event {
+    ($tx:expr, $dialect:expr, $event:expr) => {{
+        let event: &NewEvent = $event;
+        let dialect = $dialect;
+        let uuid = uuid::Uuid::new_v4().to_string();
+        let field = |name: &str| {
+            event
+                .fact
+                .as_ref()
+                .and_then(|it| it.get(name))
+                .and_then(Json::as_str)
+                .map(str::to_owned)
+        };
+        let item = field("item");
+        let mut sql = Sql::new(
+            dialect,
+            "INSERT INTO events (uuid, source, message_id, natural_key, topic, schema_name, \
+             message_type, item_type, item, item_revision, fact, body, state, reason, \
+             received_at) VALUES (",
+        );
+        sql.text(&uuid).push(", ").text(&event.source);
+        sql.push(", ").opt_text(event.message_id.as_deref());
+        sql.push(", ").opt_text(event.natural_key.as_deref());
+        sql.push(", ").opt_text(event.topic.as_deref());
+        sql.push(", ").opt_text(event.schema.as_deref());
+        sql.push(", ").opt_text(field("message_type").as_deref());
+        sql.push(", ").opt_text(field("item_type").as_deref());
+        sql.push(", ").opt_text(item.as_deref());
+        sql.push(", ")
+            .opt_text(field("item_revision").or_else(|| item.clone()).as_deref());
+        sql.push(", ")
+            .opt_text(event.fact.as_ref().map(Json::to_string).as_deref());
+        sql.push(", ").opt_text(event.body.as_deref());
+        sql.push(", ").text(event.state.as_str());
+        sql.push(", ").opt_text(event.reason.as_deref());
+        sql.push(&format!(", {}) ON CONFLICT DO NOTHING", now_sql(dialect)));
+        let done = query!(sql).execute(&mut *$tx).await?;
+        if done.rows_affected() == 0 {
+            Recorded::Duplicate
+        } else {
+            Recorded::Inserted(uuid)
+        }
+    }};
+}
+
+fn check_event(event: &NewEvent) -> Result<(), StoreError> {
+    let problem = match (event.state, &event.fact) {
+        (EventState::Planned, _) => Some("a new event cannot be planned already"),
+        (EventState::New, None) => Some("a new event needs a fact for the planner"),
+        (_, Some(fact)) if !fact.is_object() => Some("an event's fact must be a JSON object"),
+        _ => None,
+    };
+    match problem {
+        Some(reason) => Err(StoreError::InvalidEvent(reason)),
+        None => Ok(()),
+    }
+}
+
+impl Store {
+    /// Record `events` in one transaction, skipping any whose message id or
+    /// natural key was recorded before.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::InvalidEvent`] for a malformed event (nothing of the
+    /// batch is written), or a database error.
+    pub async fn record_events(&self, events: &[NewEvent]) -> Result<Vec<Recorded>, StoreError> {
+        self.record_poll(events, None).await
+    }
+
+    /// Record what a poller found and, in the same transaction, set its
+    /// watermark to `watermark` (name, value) and count a good run.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::record_events`].
+    pub async fn record_poll(
+        &self,
+        events: &[NewEvent],
+        watermark: Option<(&str, &str)>,
+    ) -> Result<Vec<Recorded>, StoreError> {
+        for event in events {
+            check_event(event)?;
+        }
+        let mut out = Vec::with_capacity(events.len());
+        with_pool!(self, write, |pool, dialect| {
+            let mut tx = begin!(pool, dialect);
+            for event in events {
+                out.push(insert_event!(tx, dialect, event));
+            }
+            if let Some((name, value)) = watermark {
+                let found = out
+                    .iter()
+                    .filter(|it| matches!(it, Recorded::Inserted(_)))
+                    .count();
+                let now = now_sql(dialect);
+                let mut sql = Sql::new(
+                    dialect,
+                    "INSERT INTO watermarks (name, value, updated_at, last_run_at, last_ok_at, \
+                     runs, found) VALUES (",
+                );
+                sql.text(name).push(", ").text(value);
+                sql.push(&format!(", {now}, {now}, {now}, 1, "));
+                sql.int(i64::try_from(found).unwrap_or(i64::MAX));
+                sql.push(&format!(
+                    ") ON CONFLICT (name) DO UPDATE SET \
+                     updated_at = CASE WHEN watermarks.value IS DISTINCT FROM excluded.value \
+                     THEN {now} ELSE watermarks.updated_at END, value = excluded.value, \
+                     last_run_at = {now}, last_ok_at = {now}, last_error = NULL, \
+                     runs = watermarks.runs + 1, found = watermarks.found + excluded.found"
+                ));
+                if dialect == Dialect::Sqlite {
+                    sql.text = sql.text.replace("IS DISTINCT FROM", "IS NOT");
+                }
+                query!(sql).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(out)
+    }
+
+    /// Count a failed poller run, keeping its watermark.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn record_poll_failure(&self, name: &str, error: &str) -> Result<(), StoreError> {
+        with_pool!(self, write, |pool, dialect| {
+            let now = now_sql(dialect);
+            let mut sql = Sql::new(
+                dialect,
+                "INSERT INTO watermarks (name, value, updated_at, last_run_at, last_error, runs, \
+                 failures) VALUES (",
+            );
+            sql.text(name);
+            sql.push(&format!(", NULL, {now}, {now}, "));
+            sql.text(error);
+            sql.push(&format!(
+                ", 1, 1) ON CONFLICT (name) DO UPDATE SET last_run_at = {now}, \
+                 last_error = excluded.last_error, runs = watermarks.runs + 1, \
+                 failures = watermarks.failures + 1"
+            ));
+            query!(sql).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// One poller's watermark.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn watermark(&self, name: &str) -> Result<Option<Watermark>, StoreError> {
+        Ok(self
+            .watermarks()
+            .await?
+            .into_iter()
+            .find(|it| it.name == name))
+    }
+
+    /// Every poller's watermark, by name.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn watermarks(&self) -> Result<Vec<Watermark>, StoreError> {
+        let mut out = Vec::new();
+        with_pool!(self, read, |pool, dialect| {
+            let sql = Sql::new(
+                dialect,
+                "SELECT name, value, updated_at, last_run_at, last_ok_at, last_error, runs, \
+                 failures, found FROM watermarks ORDER BY name",
+            );
+            for row in query!(sql).fetch_all(pool).await? {
+                out.push(Watermark {
+                    name: row.try_get(0)?,
+                    value: row.try_get(1)?,
+                    updated_at: row.try_get(2)?,
+                    last_run_at: row.try_get(3)?,
+                    last_ok_at: row.try_get(4)?,
+                    last_error: row.try_get(5)?,
+                    runs: row.try_get(6)?,
+                    failures: row.try_get(7)?,
+                    found: row.try_get(8)?,
+                });
+            }
+        });
+        Ok(out)
+    }
+
+    /// Up to `limit` events waiting for the planner, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// A database error, or a stored fact that is not JSON.
+    pub async fn new_events(&self, limit: u32) -> Result<Vec<PendingEvent>, StoreError> {
+        let mut out = Vec::new();
+        with_pool!(self, read, |pool, dialect| {
+            let mut sql = Sql::new(
+                dialect,
+                "SELECT id, uuid, fact, received_at FROM events WHERE state = 'new' \
+                 ORDER BY id LIMIT ",
+            );
+            sql.int_literal(i64::from(limit.clamp(1, 10_000)));
+            for row in query!(sql).fetch_all(pool).await? {
+                let fact: Option<String> = row.try_get(2)?;
+                let fact = serde_json::from_str(fact.as_deref().unwrap_or("null"))
+                    .map_err(|err| sqlx::Error::Decode(Box::new(err)))?;
+                out.push(PendingEvent {
+                    id: row.try_get(0)?,
+                    uuid: row.try_get(1)?,
+                    fact,
+                    received_at: row.try_get(3)?,
+                });
+            }
+        });
+        Ok(out)
+    }
+
+    /// Plan a batch of events in one transaction: for each (event id, its
+    /// jobs, notes), insert the jobs and mark the event planned with the
+    /// notes as its reason. An event that is no longer new (another planner
+    /// took it) is skipped and answers `None`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::InvalidJob`] for a malformed job (nothing written), or
+    /// a database error.
+    pub async fn plan_events(
+        &self,
+        batch: &[(i64, Vec<PlanJob>, Option<String>)],
+    ) -> Result<Vec<Option<Planned>>, StoreError> {
+        for (_, jobs, _) in batch {
+            for job in jobs {
+                check_new_job(&job.job)?;
+            }
+        }
+        let mut out = Vec::with_capacity(batch.len());
+        with_pool!(self, write, |pool, dialect| {
+            let now = now_sql(dialect);
+            let mut tx = begin!(pool, dialect);
+            for (event_id, jobs, notes) in batch {
+                let mut sql = Sql::new(
+                    dialect,
+                    &format!(
+                        "UPDATE events SET state = 'planned', planned_at = {now}, job_count = "
+                    ),
+                );
+                sql.int(i64::try_from(jobs.len()).unwrap_or(i64::MAX));
+                sql.push(", reason = ").opt_text(notes.as_deref());
+                sql.push(" WHERE id = ").int(*event_id);
+                sql.push(" AND state = 'new'");
+                if query!(sql).execute(&mut *tx).await?.rows_affected() == 0 {
+                    out.push(None);
+                    continue;
+                }
+                let mut planned = Planned::default();
+                for plan in jobs {
+                    let job = &plan.job;
+                    let mut key = job.key.clone();
+                    key.rerun = 0;
+                    let mut how = "inserted";
+                    let mut folded = None;
+                    if plan.rerun {
+                        let mut sql = Sql::new(dialect, "SELECT MAX(j.rerun) FROM jobs j WHERE");
+                        push_key_match(&mut sql, &key);
+                        sql.text = sql.text.replace(" AND j.rerun = ", " AND j.rerun >= ");
+                        let max: Option<i64> = query!(sql).fetch_one(&mut *tx).await?.try_get(0)?;
+                        if let Some(max) = max {
+                            key.rerun = u32::try_from(max + 1).unwrap_or(u32::MAX);
+                            how = "rerun";
+                        }
+                    } else if let Some(delay) = plan.debounce {
+                        let mut sql = Sql::new(
+                            dialect,
+                            "SELECT j.id, j.uuid FROM jobs j WHERE j.check_name = ",
+                        );
+                        sql.text(&key.check);
+                        sql.push(" AND j.check_revision = ")
+                            .text(&key.check_revision);
+                        sql.push(" AND j.item_type = ").text(&key.item_type);
+                        sql.push(" AND j.item = ").text(&key.item);
+                        sql.push(" AND j.arch = ").text(&key.arch);
+                        sql.push(&format!(
+                            " AND j.state = 'queued' AND j.not_before > {now} ORDER BY j.id DESC LIMIT 1"
+                        ));
+                        if let Some(row) = query!(sql).fetch_optional(&mut *tx).await? {
+                            let id: i64 = row.try_get(0)?;
+                            let uuid: String = row.try_get(1)?;
+                            let mut sql = Sql::new(
+                                dialect,
+                                &format!(
+                                    "UPDATE jobs SET updated_at = {now}, not_before = CASE WHEN not_before > {now} + "
+                                ),
+                            );
+                            sql.int(micros(delay));
+                            sql.push(&format!(" THEN not_before ELSE {now} + "));
+                            sql.int(micros(delay));
+                            sql.push(" END WHERE id = ").int(id);
+                            query!(sql).execute(&mut *tx).await?;
+                            folded = Some((id, uuid));
+                        }
+                    }
+                    let (job_id, how) = if let Some((id, uuid)) = folded {
+                        planned.debounced.push((key.clone(), uuid));
+                        (id, "debounced")
+                    } else {
+                        let mut job = job.clone();
+                        if let Some(delay) = plan.debounce.filter(|_| how != "rerun") {
+                            job.delay = job.delay.max(delay);
+                        }
+                        let (id, enqueued) = insert_job!(tx, dialect, &job, i64::from(key.rerun));
+                        match enqueued {
+                            Enqueued::Inserted(uuid) => {
+                                planned.inserted.push((key.clone(), uuid));
+                                (id, how)
+                            }
+                            Enqueued::Existing(uuid) => {
+                                planned.existing.push((key.clone(), uuid));
+                                (id, "existing")
+                            }
+                        }
+                    };
+                    let mut sql = Sql::new(
+                        dialect,
+                        "INSERT INTO event_jobs (event_id, job_id, how) VALUES (",
+                    );
+                    sql.int(*event_id)
+                        .push(", ")
+                        .int(job_id)
+                        .push(", ")
+                        .text(how);
+                    sql.push(") ON CONFLICT DO NOTHING");
+                    query!(sql).execute(&mut *tx).await?;
+                }
+                out.push(Some(planned));
+            }
+            tx.commit().await?;
+        });
+        Ok(out)
+    }
+
+    /// Events matching `filter`, newest first.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn list_events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError> {
+        let mut out = Vec::new();
+        with_pool!(self, read, |pool, dialect| {
+            let mut sql = Sql::new(dialect, "SELECT ");
+            sql.push(EVENT_COLUMNS).push(" FROM events e WHERE 1 = 1");
+            if let Some(state) = filter.state {
+                sql.push(" AND e.state = ").text(state.as_str());
+            }
+            if let Some(source) = &filter.source {
+                sql.push(" AND e.source = ").text(source);
+            }
+            if let Some(topic) = &filter.topic {
+                sql.push(" AND e.topic = ").text(topic);
+            }
+            if let Some(item) = &filter.item {
+                sql.push(" AND e.item = ").text(item);
+            }
+            if let Some(message_type) = &filter.message_type {
+                sql.push(" AND e.message_type = ").text(message_type);
+            }
+            if let Some(before) = filter.before_id {
+                sql.push(" AND e.id < ").int(before);
+            }
+            sql.push(" ORDER BY e.id DESC LIMIT ");
+            sql.int_literal(i64::from(filter.limit.unwrap_or(100).clamp(1, 1000)));
+            for row in query!(sql).fetch_all(pool).await? {
+                out.push(event_from_row!(row));
+            }
+        });
+        Ok(out)
+    }
+
+    /// One event with its fact, body and jobs.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn get_event(&self, uuid: &str) -> Result<Option<Event>, StoreError> {
+        with_pool!(self, read, |pool, dialect| {
+            let mut sql = Sql::new(dialect, "SELECT ");
+            sql.push(EVENT_COLUMNS)
+                .push(", e.fact, e.body FROM events e WHERE e.uuid = ")
+                .text(uuid);
+            let Some(row) = query!(sql).fetch_optional(pool).await? else {
+                return Ok(None);
+            };
+            let id: i64 = row.try_get(0)?;
+            let mut event = event_from_row!(row);
+            let fact: Option<String> = row.try_get(16)?;
+            event.fact = fact.and_then(|it| serde_json::from_str(&it).ok());
+            event.body = row.try_get(17)?;
+            let mut sql = Sql::new(
+                dialect,
+                "SELECT j.uuid, ej.how FROM event_jobs ej JOIN jobs j ON j.id = ej.job_id \
+                 WHERE ej.event_id = ",
+            );
+            sql.int(id).push(" ORDER BY j.id");
+            for row in query!(sql).fetch_all(pool).await? {
+                event.jobs.push((row.try_get(0)?, row.try_get(1)?));
+            }
+            Ok(Some(event))
+        })
+    }
+
+    /// How many events are in each state.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn event_counts(&self) -> Result<Vec<(EventState, i64)>, StoreError> {
+        let mut out = Vec::new();
+        with_pool!(self, read, |pool, dialect| {
+            let sql = Sql::new(dialect, "SELECT state, COUNT(*) FROM events GROUP BY state");
+            for row in query!(sql).fetch_all(pool).await? {
+                let state: String = row.try_get(0)?;
+                out.push((decode_event_state(&state)?, row.try_get(1)?));
+            }
+        });
+        Ok(out)
+    }
+
+    /// Ask for job `uuid` again: a new job with the same key and the next
+    /// re-run number, the same requirements and priority. `None` when there
+    /// is no such job.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn rerun_job(&self, uuid: &str) -> Result<Option<(JobKey, String)>, StoreError> {
+        let Some(job) = self.get_job(uuid).await? else {
+            return Ok(None);
+        };
+        with_pool!(self, write, |pool, dialect| {
+            let mut tx = begin!(pool, dialect);
+            let mut key = job.key.clone();
+            key.rerun = 0;
+            let mut sql = Sql::new(dialect, "SELECT MAX(j.rerun) FROM jobs j WHERE");
+            push_key_match(&mut sql, &key);
+            sql.text = sql.text.replace(" AND j.rerun = ", " AND j.rerun >= ");
+            let max: Option<i64> = query!(sql).fetch_one(&mut *tx).await?.try_get(0)?;
+            key.rerun = u32::try_from(max.unwrap_or(0) + 1).unwrap_or(u32::MAX);
+            let new = NewJob {
+                key: key.clone(),
+                priority: job.priority,
+                delay: Duration::ZERO,
+                requires: job.requires.clone(),
+                max_attempts: u32::try_from(job.max_attempts).unwrap_or(1).max(1),
+            };
+            let (_, enqueued) = insert_job!(tx, dialect, &new, i64::from(key.rerun));
+            tx.commit().await?;
+            Ok(Some((key, enqueued.uuid().to_owned())))
+        })
+    }
+}
