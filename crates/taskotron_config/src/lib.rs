@@ -64,6 +64,87 @@ pub struct Config {
     pub gating: GatingConfig,
     /// The `[waivers]` table.
     pub waivers: WaiversConfig,
+    /// The `[scheduler]` table.
+    pub scheduler: SchedulerConfig,
+}
+
+/// `[scheduler]`: turning Koji, Bodhi and bus events into jobs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct SchedulerConfig {
+    /// `rules`: the trigger rules file (taskotron-trigger's YAML). Without
+    /// it `serve` records events but plans no job.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules: Option<PathBuf>,
+    /// `arches`: the architectures a rule without `arches` runs its tasks
+    /// for. Default `["x86_64"]`.
+    pub arches: Vec<String>,
+    /// `tasks-dir`: where task formulas live (`<dir>/<task>/runtask.yml`);
+    /// a formula's content makes its check revision in job keys. Default
+    /// none (revision `1`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks_dir: Option<PathBuf>,
+    /// `bus`: consume fedora-messaging messages from `[amqp] url`. Default
+    /// true (when there is a URL).
+    pub bus: bool,
+    /// `queue`: the AMQP queue intake consumes from (durable, shared by
+    /// every `serve`). Default `taskotron-scheduler`.
+    pub queue: String,
+    /// `consume-prefix`: the topic prefix of the messages consumed
+    /// (`org.fedoraproject.prod`). Default `org.fedoraproject.prod`.
+    pub consume_prefix: String,
+    /// `koji-poll`: how often the Koji pollers run; `0s` turns them off.
+    /// Default `5m`.
+    #[serde(
+        serialize_with = "serialize_duration",
+        deserialize_with = "deserialize_koji_poll"
+    )]
+    pub koji_poll: Duration,
+    /// `bodhi-poll`: how often the Bodhi pollers run; `0s` turns them off.
+    /// Default `5m`.
+    #[serde(
+        serialize_with = "serialize_duration",
+        deserialize_with = "deserialize_bodhi_poll"
+    )]
+    pub bodhi_poll: Duration,
+    /// `overlap`: how far behind its watermark a poller reads again, for
+    /// what became visible late. Default `1h`.
+    #[serde(
+        serialize_with = "serialize_duration",
+        deserialize_with = "deserialize_overlap"
+    )]
+    pub overlap: Duration,
+    /// `koji-event-overlap`: how many Koji events behind its watermark the
+    /// tag poller reads again. Default 1000.
+    pub koji_event_overlap: u64,
+    /// `lookback`: how far back a poller reads on its first run. Default
+    /// `1h`.
+    #[serde(
+        serialize_with = "serialize_duration",
+        deserialize_with = "deserialize_lookback"
+    )]
+    pub lookback: Duration,
+    /// `max-attempts`: attempts a planned job gets. Default 3.
+    pub max_attempts: u32,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        SchedulerConfig {
+            rules: None,
+            arches: vec!["x86_64".to_owned()],
+            tasks_dir: None,
+            bus: true,
+            queue: "taskotron-scheduler".to_owned(),
+            consume_prefix: "org.fedoraproject.prod".to_owned(),
+            koji_poll: Duration::from_secs(300),
+            bodhi_poll: Duration::from_secs(300),
+            overlap: Duration::from_secs(3600),
+            koji_event_overlap: 1000,
+            lookback: Duration::from_secs(3600),
+            max_attempts: 3,
+        }
+    }
 }
 
 /// `[waivers]`: the WaiverDB-compatible API.
@@ -75,6 +156,24 @@ pub struct WaiversConfig {
     /// records them in `proxied_by`. Default: nobody.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub superusers: Vec<String>,
+    /// `[[waivers.permissions]]`: who may waive which test cases, as
+    /// WaiverDB's `PERMISSIONS`. Without entries every authenticated user
+    /// may waive every test case.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<WaiverPermissionConfig>,
+}
+
+/// One `[[waivers.permissions]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct WaiverPermissionConfig {
+    /// `testcases`: globs (`dist.*`) of the test cases the entry covers.
+    pub testcases: Vec<String>,
+    /// `testcases-ignore`: globs of test cases it does not cover.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub testcases_ignore: Vec<String>,
+    /// `users`: who may waive them (token names or HTTP Basic users).
+    pub users: Vec<String>,
 }
 
 /// `[gating]`: the policies the Greenwave-compatible decision API uses.
@@ -85,6 +184,48 @@ pub struct GatingConfig {
     /// format), read when `serve` starts. Without it no policy applies.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policies_dir: Option<PathBuf>,
+    /// `greenwave-version`: the Greenwave version whose behaviour the
+    /// decision API matches, reported by `GET /api/v1.0/about`. Default
+    /// `2.3.0`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub greenwave_version: Option<String>,
+    /// `[[gating.subject-types]]`: subject types besides Fedora's built-in
+    /// ones (`koji_build`, `bodhi_update`, `compose`, …); one with the id
+    /// of a built-in type replaces it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subject_types: Vec<SubjectTypeConfig>,
+}
+
+/// One `[[gating.subject-types]]` entry, as Greenwave's `!SubjectType`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct SubjectTypeConfig {
+    /// `id`: the type's name.
+    pub id: String,
+    /// `aliases`: other names for it.
+    pub aliases: Vec<String>,
+    /// `item-key`: the result data key holding the identifier. Default `item`.
+    pub item_key: Option<String>,
+    /// `is-koji-build`: the subject is a Koji build (creation time, remote rules).
+    pub is_koji_build: bool,
+    /// `is-nvr`: the identifier is an NVR (package rules and package waivers).
+    pub is_nvr: bool,
+    /// `ignore-missing-policy`: no applicable policy is not an error.
+    pub ignore_missing_policy: bool,
+    /// `result-queries`: how to find its results; default `{type = <id>}`
+    /// with the identifier in `item-key`.
+    pub result_queries: Vec<ResultQueryConfig>,
+}
+
+/// One result query of a subject type.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct ResultQueryConfig {
+    /// `item-key`: the data key whose value is the identifier.
+    pub item_key: String,
+    /// `keys`: other data keys and their values (comma-separated values
+    /// are alternatives, as in ResultsDB's queries).
+    pub keys: std::collections::BTreeMap<String, String>,
 }
 
 /// `[koji]`: the Koji hub and file tree the `koji` and `bodhi` directives read.
@@ -686,9 +827,51 @@ impl Config {
                 self.api.worker_tokens_file.as_ref(),
             ),
             ("gating.policies-dir", self.gating.policies_dir.as_ref()),
+            ("scheduler.rules", self.scheduler.rules.as_ref()),
+            ("scheduler.tasks-dir", self.scheduler.tasks_dir.as_ref()),
         ] {
             if value.is_some_and(|path| path.as_os_str().is_empty()) {
                 return Err(invalid(key, "must not be empty".to_owned()));
+            }
+        }
+        let scheduler = &self.scheduler;
+        if scheduler.arches.is_empty()
+            || scheduler.arches.iter().any(|it| {
+                it.is_empty() || !it.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            })
+        {
+            return Err(invalid(
+                "scheduler.arches",
+                "must list at least one architecture name (letters, digits and `_`)".to_owned(),
+            ));
+        }
+        if scheduler.queue.trim().is_empty() {
+            return Err(invalid("scheduler.queue", "must not be empty".to_owned()));
+        }
+        if scheduler.max_attempts == 0 {
+            return Err(invalid(
+                "scheduler.max-attempts",
+                "must be at least 1".to_owned(),
+            ));
+        }
+        for (idx, entry) in self.gating.subject_types.iter().enumerate() {
+            let key = format!("gating.subject-types[{idx}]");
+            if entry.id.trim().is_empty() {
+                return Err(invalid(&format!("{key}.id"), "must not be empty".to_owned()));
+            }
+            if entry.result_queries.iter().any(|it| it.item_key.trim().is_empty()) {
+                return Err(invalid(
+                    &format!("{key}.result-queries"),
+                    "each query needs an `item-key`".to_owned(),
+                ));
+            }
+        }
+        for (idx, entry) in self.waivers.permissions.iter().enumerate() {
+            if entry.testcases.is_empty() || entry.users.is_empty() {
+                return Err(invalid(
+                    &format!("waivers.permissions[{idx}]"),
+                    "needs `testcases` (globs) and `users`".to_owned(),
+                ));
             }
         }
         for (key, value) in [
@@ -814,6 +997,30 @@ fn serialize_duration<S: Serializer>(value: &Duration, serializer: S) -> Result<
 fn deserialize_task_timeout<'de, D: Deserializer<'de>>(de: D) -> Result<Duration, D::Error> {
     de.deserialize_str(DurationVisitor {
         key: "runner.task-timeout",
+    })
+}
+
+fn deserialize_koji_poll<'de, D: Deserializer<'de>>(de: D) -> Result<Duration, D::Error> {
+    de.deserialize_str(DurationVisitor {
+        key: "scheduler.koji-poll",
+    })
+}
+
+fn deserialize_bodhi_poll<'de, D: Deserializer<'de>>(de: D) -> Result<Duration, D::Error> {
+    de.deserialize_str(DurationVisitor {
+        key: "scheduler.bodhi-poll",
+    })
+}
+
+fn deserialize_overlap<'de, D: Deserializer<'de>>(de: D) -> Result<Duration, D::Error> {
+    de.deserialize_str(DurationVisitor {
+        key: "scheduler.overlap",
+    })
+}
+
+fn deserialize_lookback<'de, D: Deserializer<'de>>(de: D) -> Result<Duration, D::Error> {
+    de.deserialize_str(DurationVisitor {
+        key: "scheduler.lookback",
     })
 }
 
@@ -1305,7 +1512,10 @@ mod tests {
              development = \"https://dl.fedoraproject.org/pub/fedora/linux/development/{devel}/Everything/{arch}/os/\"\n\
              updates = \"https://dl.fedoraproject.org/pub/fedora/linux/updates/{version}/Everything/{arch}/\"\n\
              updates-testing = \"https://dl.fedoraproject.org/pub/fedora/linux/updates/testing/{version}/Everything/{arch}/\"\n\n\
-             [gating]\n\n[waivers]\n"
+             [gating]\n\n[waivers]\n\n\
+             [scheduler]\narches = [\"x86_64\"]\nbus = true\nqueue = \"taskotron-scheduler\"\n\
+             consume-prefix = \"org.fedoraproject.prod\"\nkoji-poll = \"5m\"\nbodhi-poll = \"5m\"\n\
+             overlap = \"1h\"\nkoji-event-overlap = 1000\nlookback = \"1h\"\nmax-attempts = 3\n"
         );
         check(
             "[runner]\ntask-timeout = \"1h 30m 5s\"\n[resultsdb]\nurl = \"http://r/api\"\ntoken-file = \"t\"\n",

@@ -13,7 +13,7 @@ use chrono::NaiveDateTime;
 use crate::policy::{Applies, Policy, Rule};
 
 /// One subject of a decision.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Subject {
     /// `koji_build`, `bodhi_update`, …
     pub subject_type: String,
@@ -21,8 +21,40 @@ pub struct Subject {
     pub identifier: String,
     /// The package name, for subjects that are NVRs.
     pub package: Option<String>,
+    /// Whether it is a Koji build (`valid_since` / `valid_until` and remote
+    /// rules apply to Koji builds only).
+    pub koji_build: bool,
     /// When the build was made, for `valid_since` / `valid_until`.
     pub created: Option<NaiveDateTime>,
+    /// Why the build's creation time could not be looked up, when it could
+    /// not: a rule with a validity window then blocks the decision.
+    pub build_info_error: Option<String>,
+    /// The policies of its `gating.yaml` that apply (read for a remote rule).
+    pub remote_policies: Vec<Policy>,
+}
+
+impl Subject {
+    /// A subject that is not a Koji build, with nothing looked up.
+    pub fn new(subject_type: &str, identifier: &str) -> Subject {
+        Subject {
+            subject_type: subject_type.to_owned(),
+            identifier: identifier.to_owned(),
+            package: None,
+            koji_build: false,
+            created: None,
+            build_info_error: None,
+            remote_policies: Vec::new(),
+        }
+    }
+
+    /// A Koji build of `package`.
+    pub fn build(subject_type: &str, nvr: &str, package: &str) -> Subject {
+        Subject {
+            package: Some(package.to_owned()),
+            koji_build: true,
+            ..Subject::new(subject_type, nvr)
+        }
+    }
 }
 
 /// A latest result of a test case for a subject.
@@ -55,6 +87,9 @@ pub struct Waiver {
     pub testcase: String,
     /// Only this scenario, when set.
     pub scenario: Option<String>,
+    /// The waiver covers every build of the package named by
+    /// `subject_identifier`, not one build.
+    pub covers_package: bool,
 }
 
 /// Outcome classes, as Greenwave's configuration names them.
@@ -102,6 +137,9 @@ pub enum Kind {
     InvalidGatingYaml,
     /// `failed-fetch-gating-yaml`.
     FailedFetchGatingYaml,
+    /// `koji-build-unavailable` (Taskotron's): a rule has a validity window
+    /// but Koji could not say when the build was made.
+    BuildInfoUnavailable,
 }
 
 impl Kind {
@@ -117,6 +155,7 @@ impl Kind {
             Kind::MissingGatingYaml => "missing-gating-yaml",
             Kind::InvalidGatingYaml => "invalid-gating-yaml",
             Kind::FailedFetchGatingYaml => "failed-fetch-gating-yaml",
+            Kind::BuildInfoUnavailable => "koji-build-unavailable",
         }
     }
 
@@ -154,6 +193,8 @@ pub struct Requirement {
     pub error_reason: Option<String>,
     /// The policy that asked for it.
     pub policy: String,
+    /// Where a `gating.yaml` answer comes from (its URL).
+    pub source: Option<String>,
 }
 
 impl Requirement {
@@ -172,6 +213,7 @@ impl Requirement {
             system_variant: None,
             error_reason: None,
             policy,
+            source: None,
         }
     }
 
@@ -238,10 +280,21 @@ impl Decision {
         let yaml_errors = count(Kind::MissingGatingYaml)
             + count(Kind::InvalidGatingYaml)
             + count(Kind::FailedFetchGatingYaml);
-        if parts.is_empty() && yaml_errors == 0 {
+        let unknown_builds = count(Kind::BuildInfoUnavailable);
+        if parts.is_empty() && yaml_errors == 0 && unknown_builds == 0 {
             return format!("All required tests ({total} total) have passed or been waived");
         }
         let mut text = String::new();
+        if unknown_builds > 0 {
+            text.push_str(&plural(
+                unknown_builds,
+                "build whose creation time Koji could not give",
+                "builds whose creation time Koji could not give",
+            ));
+            if yaml_errors > 0 || !parts.is_empty() {
+                text.push_str(". ");
+            }
+        }
         if yaml_errors > 0 {
             text.push_str(&plural(
                 yaml_errors,
@@ -310,9 +363,20 @@ pub fn decide(
 ) -> Decision {
     let mut applicable = Vec::new();
     let mut requirements = Vec::new();
-    for policy in policies {
+    let mut remote_policies: Vec<(&Subject, &Policy)> = Vec::new();
+    for subject in request.subjects {
+        remote_policies.extend(subject.remote_policies.iter().map(|it| (subject, it)));
+    }
+    let server = policies.iter().map(|policy| (policy, None));
+    let remote_ones = remote_policies
+        .iter()
+        .map(|(subject, policy)| (*policy, Some(subject.identifier.as_str())));
+    for (policy, only) in server.chain(remote_ones) {
         let mut applied = false;
         for subject in request.subjects {
+            if only.is_some_and(|it| it != subject.identifier) {
+                continue;
+            }
             match request.applies(policy, subject) {
                 Applies::No => continue,
                 Applies::Excluded => {
@@ -333,11 +397,33 @@ pub fn decide(
                 else {
                     continue;
                 };
-                if let Some(created) = subject.created
-                    && (valid_since.is_some_and(|since| created < since)
-                        || valid_until.is_some_and(|until| created >= until))
-                {
-                    continue;
+                let windowed = valid_since.is_some() || valid_until.is_some();
+                if windowed && subject.koji_build {
+                    match subject.created {
+                        Some(created)
+                            if valid_since.is_some_and(|since| created < since)
+                                || valid_until.is_some_and(|until| created >= until) =>
+                        {
+                            continue;
+                        }
+                        Some(_) => {}
+                        None => {
+                            let mut unknown = requirement(
+                                Kind::BuildInfoUnavailable,
+                                subject,
+                                test_case_name,
+                                policy,
+                            );
+                            unknown.error_reason = Some(
+                                subject
+                                    .build_info_error
+                                    .clone()
+                                    .unwrap_or_else(|| "Koji was not asked".to_owned()),
+                            );
+                            requirements.push(unknown);
+                            continue;
+                        }
+                    }
                 }
                 let found: Vec<LatestResult> = results(subject, test_case_name)
                     .into_iter()
@@ -371,7 +457,7 @@ pub fn decide(
                 }
             }
         }
-        if applied {
+        if applied && !applicable.contains(&policy.label()) {
             applicable.push(policy.label());
         }
     }
@@ -401,8 +487,23 @@ pub fn decide(
             it.waiver_id = waivers
                 .iter()
                 .filter(|waiver| {
+                    let package = || {
+                        request
+                            .subjects
+                            .iter()
+                            .find(|subject| {
+                                subject.subject_type == it.subject_type
+                                    && subject.identifier == it.subject_identifier
+                            })
+                            .and_then(|subject| subject.package.as_deref())
+                    };
+                    let subject = if waiver.covers_package {
+                        package() == Some(waiver.subject_identifier.as_str())
+                    } else {
+                        waiver.subject_identifier == it.subject_identifier
+                    };
                     waiver.subject_type == it.subject_type
-                        && waiver.subject_identifier == it.subject_identifier
+                        && subject
                         && waiver.testcase == it.testcase
                         && (waiver.scenario.is_none() || waiver.scenario == it.scenario)
                 })

@@ -46,10 +46,8 @@ fn result(id: i64, outcome: &str, scenario: Option<&str>) -> LatestResult {
 
 fn subject(nvr: &str, package: &str) -> Subject {
     Subject {
-        subject_type: "koji_build".to_owned(),
-        identifier: nvr.to_owned(),
-        package: Some(package.to_owned()),
         created: NaiveDate::from_ymd_opt(2026, 5, 1).and_then(|it| it.and_hms_opt(0, 0, 0)),
+        ..Subject::build("koji_build", nvr, package)
     }
 }
 
@@ -112,6 +110,7 @@ fn every_requirement_type_and_the_summary() {
             subject_identifier: "foo-1.0-1.fc44".to_owned(),
             testcase: "dist.rpmlint".to_owned(),
             scenario: None,
+            covers_package: false,
         },
         Waiver {
             id: 8,
@@ -119,6 +118,7 @@ fn every_requirement_type_and_the_summary() {
             subject_identifier: "foo-1.0-1.fc44".to_owned(),
             testcase: "update.install".to_owned(),
             scenario: Some("fedora.aarch64".to_owned()),
+            covers_package: false,
         },
     ];
     let decision = decide(

@@ -47,6 +47,21 @@ impl Store {
         })
     }
 
+    /// Add messages (serialised by the bus crate) to the outbox in one
+    /// transaction, for messages that announce no row of their own (a
+    /// changed gating decision).
+    pub async fn outbox_add(&self, messages: &[String]) -> Result<(), StoreError> {
+        with_pool!(self, write, |pool, dialect| {
+            let mut tx = pool.begin().await?;
+            for message in messages {
+                let sql = insert_sql(dialect, message);
+                query!(sql).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     /// Forget messages the broker has confirmed.
     pub async fn outbox_published(&self, ids: &[i64]) -> Result<(), StoreError> {
         if ids.is_empty() {

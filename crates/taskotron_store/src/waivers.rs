@@ -1,7 +1,12 @@
 //! WaiverDB's waivers: written once, never edited; the newest waiver for a
-//! key wins and `waived = false` revokes. Which waivers are "obsolete" is
-//! decided by the caller (the two WaiverDB read endpoints use different
-//! keys); the store returns every match, newest first.
+//! key wins and `waived = false` revokes. [`Store::find_waivers`] returns
+//! every match, newest first, and the caller decides which are obsolete
+//! (the two WaiverDB read endpoints use different keys);
+//! [`Store::page_waivers`] pages `GET /waivers/` in SQL, obsolete ones
+//! left out there. Beyond WaiverDB, a waiver may cover every build of a
+//! package and may expire. [`Store::active_checks`] reads which checks of
+//! the job queue are queued or running, for decisions that explain a
+//! missing result.
 
 use sqlx::Row;
 
@@ -29,6 +34,10 @@ pub struct NewWaiver {
     pub waived: bool,
     /// Why.
     pub comment: String,
+    /// It covers every build of the package named by `subject_identifier`.
+    pub covers_package: bool,
+    /// When it stops counting (microseconds since the Unix epoch, UTC).
+    pub expires_at: Option<i64>,
 }
 
 /// A recorded waiver.
@@ -63,10 +72,72 @@ pub struct WaiverFilter {
     pub since: Option<i64>,
     /// Created at or before (microseconds).
     pub until: Option<i64>,
+    /// Only package waivers (`Some(true)`) or only build waivers.
+    pub covers_package: Option<bool>,
+}
+
+/// Which waivers [`Store::page_waivers`] leaves out as obsolete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Obsolete {
+    /// None: every waiver.
+    Include,
+    /// A waiver that a newer one with the same subject, test case,
+    /// scenario, scope, user and product version replaces (`GET /waivers/`).
+    ByUserAndProduct,
+}
+
+/// One page of waivers and how many there are in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaiverPage {
+    /// The page, newest first.
+    pub waivers: Vec<StoredWaiver>,
+    /// How many match.
+    pub total: i64,
+}
+
+/// A check of the job queue that is queued or running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveCheck {
+    /// The check's name.
+    pub check_name: String,
+    /// The item it checks.
+    pub item: String,
+    /// `queued` or `running`.
+    pub state: String,
 }
 
 const COLUMNS: &str = "id, subject_type, subject_identifier, testcase, scenario, \
-    product_version, username, proxied_by, waived, comment, created_at";
+    product_version, username, proxied_by, waived, comment, created_at, covers_package, expires_at";
+
+/// Append ` AND ...` for every field of `filter`, on the table `alias`.
+fn push_filter(sql: &mut Sql, alias: &str, filter: &WaiverFilter) {
+    if !filter.subject_types.is_empty() {
+        sql.push(&format!(" AND {alias}.subject_type IN "))
+            .text_list(&filter.subject_types);
+    }
+    for (column, value) in [
+        ("subject_identifier", &filter.subject_identifier),
+        ("testcase", &filter.testcase),
+        ("scenario", &filter.scenario),
+        ("product_version", &filter.product_version),
+        ("username", &filter.username),
+        ("proxied_by", &filter.proxied_by),
+    ] {
+        if let Some(value) = value {
+            sql.push(&format!(" AND {alias}.{column} = ")).text(value);
+        }
+    }
+    if let Some(since) = filter.since {
+        sql.push(&format!(" AND {alias}.created_at >= ")).int(since);
+    }
+    if let Some(until) = filter.until {
+        sql.push(&format!(" AND {alias}.created_at <= ")).int(until);
+    }
+    if let Some(package) = filter.covers_package {
+        sql.push(&format!(" AND {alias}.covers_package = "))
+            .int(i64::from(package));
+    }
+}
 
 impl Store {
     /// Record waivers in one transaction, all or none; returns them with
@@ -85,7 +156,8 @@ impl Store {
                 let mut sql = Sql::new(
                     dialect,
                     "INSERT INTO waivers (subject_type, subject_identifier, testcase, scenario, \
-                     product_version, username, proxied_by, waived, comment, created_at) VALUES (",
+                     product_version, username, proxied_by, waived, comment, created_at, \
+                     covers_package, expires_at) VALUES (",
                 );
                 sql.text(&waiver.subject_type)
                     .push(", ")
@@ -106,7 +178,14 @@ impl Store {
                     .text(&waiver.comment)
                     .push(", ")
                     .int(now)
-                    .push(") RETURNING id");
+                    .push(", ")
+                    .int(i64::from(waiver.covers_package))
+                    .push(", ");
+                match waiver.expires_at {
+                    Some(at) => sql.int(at),
+                    None => sql.push("NULL"),
+                };
+                sql.push(") RETURNING id");
                 let row = query!(sql).fetch_one(&mut *tx).await?;
                 out.push(StoredWaiver {
                     id: row.try_get(0)?,
@@ -137,39 +216,90 @@ impl Store {
     ) -> Result<Vec<StoredWaiver>, StoreError> {
         let mut sql = Sql::new(
             self.dialect(),
-            &format!("SELECT {COLUMNS} FROM waivers WHERE "),
+            &format!("SELECT {COLUMNS} FROM waivers w WHERE "),
         );
         if filters.is_empty() {
             sql.push("1 = 1");
         }
         for (idx, filter) in filters.iter().enumerate() {
             sql.push(if idx == 0 { "(1 = 1" } else { " OR (1 = 1" });
-            if !filter.subject_types.is_empty() {
-                sql.push(" AND subject_type IN ")
-                    .text_list(&filter.subject_types);
-            }
-            for (column, value) in [
-                ("subject_identifier", &filter.subject_identifier),
-                ("testcase", &filter.testcase),
-                ("scenario", &filter.scenario),
-                ("product_version", &filter.product_version),
-                ("username", &filter.username),
-                ("proxied_by", &filter.proxied_by),
-            ] {
-                if let Some(value) = value {
-                    sql.push(&format!(" AND {column} = ")).text(value);
-                }
-            }
-            if let Some(since) = filter.since {
-                sql.push(" AND created_at >= ").int(since);
-            }
-            if let Some(until) = filter.until {
-                sql.push(" AND created_at <= ").int(until);
-            }
+            push_filter(&mut sql, "w", filter);
             sql.push(")");
         }
         sql.push(" ORDER BY id DESC");
         self.waivers(&sql).await
+    }
+
+    /// One page of the waivers matching `filter`, newest first, leaving out
+    /// `obsolete` ones (judged against every waiver, as WaiverDB does), and
+    /// how many match in all. `offset` and `limit` count waivers.
+    pub async fn page_waivers(
+        &self,
+        filter: &WaiverFilter,
+        obsolete: Obsolete,
+        offset: i64,
+        limit: i64,
+    ) -> Result<WaiverPage, StoreError> {
+        let dialect = self.dialect();
+        let same = |column: &str| format!(" AND n.{column} = w.{column}");
+        let condition = |sql: &mut Sql| {
+            sql.push("1 = 1");
+            push_filter(sql, "w", filter);
+            if obsolete == Obsolete::ByUserAndProduct {
+                sql.push(" AND NOT EXISTS (SELECT 1 FROM waivers n WHERE n.id > w.id");
+                for column in [
+                    "subject_type",
+                    "subject_identifier",
+                    "testcase",
+                    "username",
+                    "product_version",
+                    "covers_package",
+                ] {
+                    sql.push(&same(column));
+                }
+                sql.push(
+                    " AND (n.scenario = w.scenario OR (n.scenario IS NULL AND w.scenario IS NULL)))",
+                );
+            }
+        };
+        let mut count = Sql::new(dialect, "SELECT COUNT(*) FROM waivers w WHERE ");
+        condition(&mut count);
+        let mut page = Sql::new(dialect, &format!("SELECT {COLUMNS} FROM waivers w WHERE "));
+        condition(&mut page);
+        page.push(" ORDER BY w.id DESC LIMIT ")
+            .int_literal(limit.max(0))
+            .push(" OFFSET ")
+            .int_literal(offset.max(0));
+        let total: i64 = with_pool!(self, read, |pool, _dialect| {
+            query!(count).fetch_one(pool).await?.try_get(0)?
+        });
+        Ok(WaiverPage {
+            waivers: self.waivers(&page).await?,
+            total,
+        })
+    }
+
+    /// The checks of the job queue that are queued or running for `items`.
+    pub async fn active_checks(&self, items: &[String]) -> Result<Vec<ActiveCheck>, StoreError> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(
+            self.dialect(),
+            "SELECT check_name, item, state FROM jobs WHERE state IN ('queued', 'running') AND item IN ",
+        );
+        sql.text_list(items);
+        with_pool!(self, read, |pool, _dialect| {
+            let mut out = Vec::new();
+            for row in query!(sql).fetch_all(pool).await? {
+                out.push(ActiveCheck {
+                    check_name: row.try_get(0)?,
+                    item: row.try_get(1)?,
+                    state: row.try_get(2)?,
+                });
+            }
+            Ok(out)
+        })
     }
 
     async fn waivers(&self, sql: &Sql) -> Result<Vec<StoredWaiver>, StoreError> {
@@ -189,6 +319,8 @@ impl Store {
                         proxied_by: row.try_get(7)?,
                         waived: waived != 0,
                         comment: row.try_get(9)?,
+                        covers_package: row.try_get::<i64, _>(11)? != 0,
+                        expires_at: row.try_get(12)?,
                     },
                     created_at: row.try_get(10)?,
                 });

@@ -1,27 +1,42 @@
-//! Greenwave's API: `POST /api/v1.0/decision`, `GET /api/v1.0/policies`
+//! Greenwave's API: `POST /api/v1.0/decision`, `GET /api/v1.0/policies`,
+//! `GET /api/v1.0/subject_types`, `POST /api/v1.0/validate-gating-yaml`
 //! and `GET /api/v1.0/about` (`/version` redirects there), answered from
-//! the configured policies and the result store.
+//! the configured policies, the result store and the waivers.
 //!
 //! The decision itself is `taskotron_gating::decide`; this module parses
-//! the request as Greenwave does, looks up the latest results of the
-//! required test cases (one query per subject), and renders Greenwave's
-//! JSON, applying the waivers in force for the subjects (`ignore_waiver`
-//! leaves some out). Remote rules are not fetched yet: each one gives an unsatisfied
-//! `failed-fetch-gating-yaml` requirement, so gating never fails open.
+//! the request as Greenwave does, asks Koji when a build was made (for
+//! `valid_since` / `valid_until`) and where its sources are, fetches the
+//! package's `gating.yaml` from dist-git for a `!RemoteRule`, looks up the
+//! latest results of the required test cases (one query per subject type
+//! and result query, every subject at once) and the waivers in force, and
+//! renders Greenwave's JSON with Taskotron's plain-words `explanation`.
+//! Gating never fails open: a store that cannot be read gives a 503 whose
+//! body says the policies are not satisfied, and a Koji or dist-git that
+//! cannot be asked gives an unsatisfied requirement.
+//!
+//! When a new result or waiver changes a decision, [`announce_result`] and
+//! [`announce_waivers`] write a `greenwave.decision.update` message to the
+//! outbox, as Greenwave publishes it.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Redirect, Response};
 use axum::routing::{get, post};
+use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 use taskotron_gating::{
-    Kind, LatestResult, Outcomes, Policy, Request, Requirement, Rule, Subject, Waiver, decide,
+    ActiveCheck, Applies, Decision, Kind, LatestResult, Origin, Outcomes, Policy, Request,
+    Requirement, Rule, Subject, SubjectTypes, WaivePermission, Waiver, decide, explain,
+    parse_policies,
 };
+use taskotron_koji::{BuildRef, KojiClient, Retry};
+use taskotron_store::StoreError;
 use taskotron_store::resultsdb::{DataFilter, ResultFilter, StoredResult};
 use taskotron_store::waivers::{StoredWaiver, WaiverFilter};
 
@@ -29,8 +44,15 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::waivers::{newest_per_key, subject_key, waiver_json};
 
+/// The Greenwave version whose behaviour this API matches, unless
+/// `[gating] greenwave-version` says otherwise.
+pub const GREENWAVE_VERSION: &str = "2.3.0";
+
+/// How many Koji builds the creation-time cache keeps.
+const BUILD_CACHE_SIZE: usize = 50_000;
+
 /// What the Greenwave API decides with.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct GatingSettings {
     /// The server's policies.
     pub policies: Vec<Policy>,
@@ -38,6 +60,115 @@ pub struct GatingSettings {
     pub outcomes: Outcomes,
     /// Users who may waive for someone else (`proxied_by`), e.g. Bodhi's.
     pub superusers: Vec<String>,
+    /// Who may waive which test cases (empty: everyone who may write).
+    pub permissions: Vec<WaivePermission>,
+    /// The subject types (Fedora's, plus the configured ones).
+    pub subject_types: SubjectTypes,
+    /// The Greenwave version `/api/v1.0/about` reports.
+    pub greenwave_version: String,
+    /// The Koji hub asked for builds' creation times and sources.
+    pub koji: Option<KojiClient>,
+    /// The dist-git base URL `gating.yaml` is fetched under.
+    pub distgit_url: Option<String>,
+    /// The HTTP client that fetches `gating.yaml`.
+    pub http: reqwest::Client,
+    /// Builds Koji told about (creation time and source never change).
+    pub builds: Arc<BuildCache>,
+}
+
+impl Default for GatingSettings {
+    fn default() -> GatingSettings {
+        GatingSettings {
+            policies: Vec::new(),
+            outcomes: Outcomes::default(),
+            superusers: Vec::new(),
+            permissions: Vec::new(),
+            subject_types: SubjectTypes::fedora(),
+            greenwave_version: GREENWAVE_VERSION.to_owned(),
+            koji: None,
+            distgit_url: None,
+            http: reqwest::Client::new(),
+            builds: Arc::default(),
+        }
+    }
+}
+
+impl GatingSettings {
+    /// Ask the Koji hub at `url` (quickly: a decision should not wait
+    /// minutes for a hub that does not answer).
+    pub fn with_koji(mut self, url: &str) -> Result<GatingSettings, taskotron_koji::KojiError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(15))
+            .build()
+            .map_err(|err| taskotron_koji::KojiError::BadUrl {
+                url: url.to_owned(),
+                why: format!("cannot make an HTTP client: {err}"),
+            })?;
+        let retry = Retry {
+            attempts: 2,
+            first_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(1),
+        };
+        self.koji = Some(KojiClient::with_http(url, http)?.with_retry(retry));
+        self.http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(15))
+            .build()
+            .unwrap_or_default();
+        Ok(self)
+    }
+}
+
+/// What Koji said about a build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildInfo {
+    /// When it was created (UTC).
+    pub created: Option<NaiveDateTime>,
+    /// Where its sources are (`git+https://…#rev`).
+    pub source: Option<String>,
+}
+
+/// Builds looked up in Koji, by NVR. Only builds Koji knows are kept: a
+/// build's creation time and source never change, an unknown NVR may
+/// appear later.
+#[derive(Debug, Default)]
+pub struct BuildCache {
+    builds: Mutex<HashMap<String, BuildInfo>>,
+}
+
+impl BuildCache {
+    fn get(&self, nvr: &str) -> Option<BuildInfo> {
+        self.builds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(nvr)
+            .cloned()
+    }
+
+    fn put(&self, nvr: &str, info: BuildInfo) {
+        let mut builds = self
+            .builds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if builds.len() >= BUILD_CACHE_SIZE {
+            builds.clear();
+        }
+        builds.insert(nvr.to_owned(), info);
+    }
+
+    /// How many builds it holds.
+    pub fn len(&self) -> usize {
+        self.builds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// The routes.
@@ -45,6 +176,8 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1.0/decision", post(decision))
         .route("/api/v1.0/policies", get(policies))
+        .route("/api/v1.0/subject_types", get(subject_types))
+        .route("/api/v1.0/validate-gating-yaml", post(validate_gating_yaml))
         .route("/api/v1.0/about", get(about))
         .route(
             "/api/v1.0/version",
@@ -52,13 +185,88 @@ pub(crate) fn routes() -> Router<AppState> {
         )
 }
 
-async fn about() -> Json<Value> {
-    Json(json!({"version": env!("CARGO_PKG_VERSION")}))
+async fn about(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({
+        "version": state.gating.greenwave_version,
+        "taskotron_version": crate::VERSION,
+    }))
 }
 
 async fn policies(State(state): State<AppState>) -> Json<Value> {
     let list: Vec<Value> = state.gating.policies.iter().map(policy_json).collect();
     Json(json!({ "policies": list }))
+}
+
+async fn subject_types(State(state): State<AppState>) -> Json<Value> {
+    let list: Vec<Value> = state
+        .gating
+        .subject_types
+        .all()
+        .iter()
+        .map(|it| {
+            json!({
+                "id": it.id,
+                "aliases": it.aliases,
+                "item_key": it.item_key,
+                "is_koji_build": it.is_koji_build,
+                "is_nvr": it.is_nvr,
+                "ignore_missing_policy": it.ignore_missing_policy,
+                "result_queries": it.queries().iter().map(|q| json!({
+                    "item_key": q.item_key,
+                    "keys": q.keys.iter().map(|(k, v)| (k.clone(), json!(v.join(",")))).collect::<serde_json::Map<_, _>>(),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Json(json!({ "subject_types": list }))
+}
+
+/// `POST /api/v1.0/validate-gating-yaml`: a `gating.yaml` as the body.
+async fn validate_gating_yaml(State(state): State<AppState>, body: Bytes) -> Response {
+    let text = String::from_utf8_lossy(&body);
+    match parse_policies(&text, Origin::Remote) {
+        Err(problems) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"message": diagnostics_text(&problems)})),
+        )
+            .into_response(),
+        Ok(found) => {
+            let shares = found.iter().all(|policy| {
+                state.gating.policies.iter().any(|parent| {
+                    parent
+                        .rules
+                        .iter()
+                        .any(|rule| matches!(rule, Rule::Remote { .. }))
+                        && parent
+                            .decision_contexts
+                            .iter()
+                            .any(|it| policy.decision_contexts.contains(it))
+                })
+            });
+            let message = if shares {
+                "All OK".to_owned()
+            } else {
+                "Policy: no parent policy with a RemoteRule shares a decision context with \
+                 every policy of this file, so some of it is never used"
+                    .to_owned()
+            };
+            Json(json!({ "message": message })).into_response()
+        }
+    }
+}
+
+fn diagnostics_text(problems: &[taskotron_task_format::diagnostic::Diagnostic]) -> String {
+    problems
+        .iter()
+        .map(|it| {
+            let mut text = format!("line {}, column {}: {}", it.pos.line, it.pos.column, it.message);
+            if let Some(help) = &it.help {
+                text.push_str(&format!(" ({help})"));
+            }
+            text
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn policy_json(policy: &Policy) -> Value {
@@ -95,16 +303,66 @@ fn policy_json(policy: &Policy) -> Value {
     })
 }
 
-/// Subject types whose identifier is an NVR (package rules apply).
-fn canonical_type(subject_type: &str) -> &str {
-    match subject_type {
-        "brew-build" => "koji_build",
-        other => other,
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::BadRequest(message.into())
+}
+
+/// What a decision is asked about, parsed.
+#[derive(Debug, Clone)]
+pub(crate) struct Ask {
+    /// The product version.
+    pub(crate) product_version: String,
+    /// The decision contexts.
+    pub(crate) contexts: Vec<String>,
+    /// The subjects, their types resolved.
+    pub(crate) subjects: Vec<Subject>,
+    /// The policies to decide with.
+    pub(crate) policies: Arc<Vec<Policy>>,
+    /// On-demand rules (no `applicable_policies`, no 404).
+    pub(crate) on_demand: bool,
+    /// Only results and waivers made by then (microseconds).
+    pub(crate) until: Option<i64>,
+    /// Waivers to leave out.
+    pub(crate) ignored_waivers: Vec<i64>,
+}
+
+/// A decision and what it was made from.
+#[derive(Debug)]
+pub(crate) struct Decided {
+    pub(crate) decision: Decision,
+    pub(crate) results: Vec<StoredResult>,
+    pub(crate) waivers: Vec<StoredWaiver>,
+    /// Queued or running checks, by (item, test case).
+    pub(crate) active: HashMap<(String, String), String>,
+}
+
+/// What could not be read; the decision is then not satisfied.
+#[derive(Debug)]
+pub(crate) struct Unreadable {
+    pub(crate) code: &'static str,
+    pub(crate) what: &'static str,
+    pub(crate) error: StoreError,
+}
+
+impl IntoResponse for Unreadable {
+    fn into_response(self) -> Response {
+        tracing::error!(error = %self.error, what = self.what, "a decision could not be made");
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({
+                "message": format!("cannot read the {}; the policies are not satisfied until they can be read", self.what),
+                "policies_satisfied": false,
+                "summary": format!("The {} cannot be read", self.what),
+                "explanation": [{"code": self.code, "action": "retry-later",
+                    "message": format!("the {} cannot be read: ask again later", self.what)}],
+            })),
+        )
+            .into_response()
     }
 }
 
-fn bad(message: impl Into<String>) -> ApiError {
-    ApiError::BadRequest(message.into())
+fn unreadable(code: &'static str, what: &'static str) -> impl Fn(StoreError) -> Unreadable {
+    move |error| Unreadable { code, what, error }
 }
 
 async fn decision(
@@ -124,11 +382,98 @@ async fn decision(
     let Some(request) = request.as_object() else {
         return Err(bad("The request body must be a JSON object"));
     };
+    let verbose = match request.get("verbose") {
+        None => false,
+        Some(Value::Bool(it)) => *it,
+        Some(_) => return Err(bad("Invalid verbose flag, must be a boolean")),
+    };
+    let mut ask = parse_ask(&state, request)?;
+    let dry_run = request.contains_key("policies");
+    let decided = match make_decision(&state, &mut ask).await {
+        Ok(it) => it,
+        Err(unreadable) => return Ok(unreadable.into_response()),
+    };
+    let missing_policy_ok = ask.subjects.iter().all(|it| {
+        state
+            .gating
+            .subject_types
+            .resolve(&it.subject_type)
+            .ignore_missing_policy
+    });
+    if decided.decision.applicable_policies.is_empty() && !ask.on_demand && !missing_policy_ok {
+        let types: Vec<&str> = ask.subjects.iter().map(|it| it.subject_type.as_str()).collect();
+        return Err(ApiError::NotFound(format!(
+            "Found no applicable policies for {} subjects at gating point(s) {} in {}",
+            types.join(", "),
+            ask.contexts.join(", "),
+            ask.product_version
+        )));
+    }
+    let mut response = decision_json(&decided, !ask.on_demand);
+    if dry_run {
+        response["dry_run"] = json!(true);
+    }
+    if verbose {
+        let results: Vec<Value> = decided
+            .results
+            .iter()
+            .map(|it| crate::resultsdb::result_json(&state, &headers, it))
+            .collect();
+        response["results"] = json!(results);
+        response["waivers"] = json!(decided.waivers.iter().map(waiver_json).collect::<Vec<_>>());
+    }
+    Ok(Json(response).into_response())
+}
+
+/// Greenwave's decision JSON plus the plain-words `explanation`.
+pub(crate) fn decision_json(decided: &Decided, with_policies: bool) -> Value {
+    let decision = &decided.decision;
+    let render = |it: &Requirement| requirement_json(it);
+    let active = |it: &Requirement| {
+        decided
+            .active
+            .get(&(it.subject_identifier.clone(), it.testcase.clone()))
+            .map(|state| ActiveCheck {
+                state: state.clone(),
+            })
+    };
+    let explanation: Vec<Value> = explain(decision, &active)
+        .into_iter()
+        .map(|it| {
+            json!({
+                "code": it.code,
+                "action": it.action.as_str(),
+                "testcase": it.testcase,
+                "subject_type": it.subject_type,
+                "subject_identifier": it.subject_identifier,
+                "message": it.message,
+            })
+        })
+        .collect();
+    let mut response = json!({
+        "policies_satisfied": decision.satisfied(),
+        "summary": decision.summary(),
+        "satisfied_requirements": decision.requirements.iter().filter(|it| it.is_satisfied()).map(render).collect::<Vec<_>>(),
+        "unsatisfied_requirements": decision.requirements.iter().filter(|it| !it.is_satisfied()).map(render).collect::<Vec<_>>(),
+        "explanation": explanation,
+    });
+    if with_policies {
+        response["applicable_policies"] = json!(decision.applicable_policies);
+    }
+    response
+}
+
+/// Parse a decision request (everything but `verbose`).
+fn parse_ask(
+    state: &AppState,
+    request: &serde_json::Map<String, Value>,
+) -> Result<Ask, ApiError> {
     let product_version = request
         .get("product_version")
         .and_then(Value::as_str)
         .filter(|it| !it.is_empty())
-        .ok_or_else(|| bad("Missing required product version"))?;
+        .ok_or_else(|| bad("Missing required product version"))?
+        .to_owned();
     let contexts: Vec<String> = match (request.get("decision_context"), request.get("rules")) {
         (Some(_), Some(_)) => return Err(bad("Cannot have both decision_context and rules")),
         (None, None) => return Err(bad("Either decision_context or rules is required.")),
@@ -146,15 +491,10 @@ async fn decision(
         }
         (None, Some(_)) => vec!["taskotron_on_demand".to_owned()],
     };
-    let verbose = match request.get("verbose") {
-        None => false,
-        Some(Value::Bool(it)) => *it,
-        Some(_) => return Err(bad("Invalid verbose flag, must be a boolean")),
-    };
     let until = match request.get("when") {
         None => None,
         Some(Value::String(text)) => Some(
-            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+            NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
                 .map_err(|_| {
                     bad(format!(
                         "Invalid 'when' value {text:?}: use %Y-%m-%dT%H:%M:%S.%f"
@@ -174,161 +514,242 @@ async fn decision(
             "ignore_result is not supported by this server yet; ask without it",
         ));
     }
-    let subjects = subjects_of(request)?;
-    let on_demand;
-    let policies: &[Policy] = match request.get("rules") {
-        Some(rules) => {
-            on_demand = vec![on_demand_policy(rules, &contexts)?];
-            &on_demand
+    let ignored_waivers: Vec<i64> = match request.get("ignore_waiver") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(ids)) => ids
+            .iter()
+            .map(Value::as_i64)
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| bad("ignore_waiver must be a list of waiver ids"))?,
+        Some(_) => return Err(bad("ignore_waiver must be a list of waiver ids")),
+    };
+    let (policies, on_demand) = match (request.get("rules"), request.get("policies")) {
+        (Some(_), Some(_)) => return Err(bad("Cannot have both rules and policies")),
+        (Some(rules), None) => (Arc::new(vec![on_demand_policy(rules, &contexts)?]), true),
+        (None, Some(Value::String(text))) => {
+            let proposed = parse_policies(text, Origin::Server).map_err(|problems| {
+                bad(format!(
+                    "policies: the proposed policy file is invalid: {}",
+                    diagnostics_text(&problems)
+                ))
+            })?;
+            (Arc::new(proposed), false)
         }
-        None => &state.gating.policies,
+        (None, Some(_)) => {
+            return Err(bad(
+                "policies: must be the text of a policy file (YAML), to decide with instead of the server's",
+            ));
+        }
+        (None, None) => (Arc::new(state.gating.policies.clone()), false),
     };
-    let gating_request = Request {
+    let subjects = subjects_of(state, request, &policies, on_demand)?;
+    Ok(Ask {
         product_version,
-        decision_contexts: &contexts,
-        subjects: &subjects,
-    };
+        contexts,
+        subjects,
+        policies,
+        on_demand,
+        until,
+        ignored_waivers,
+    })
+}
 
-    // The test cases the applicable policies ask for, and the remote rules.
-    let mut testcases: BTreeSet<String> = BTreeSet::new();
+fn subjects_of(
+    state: &AppState,
+    request: &serde_json::Map<String, Value>,
+    policies: &[Policy],
+    on_demand: bool,
+) -> Result<Vec<Subject>, ApiError> {
+    let types = &state.gating.subject_types;
+    let make = |field: &str, subject_type: &str, identifier: &str| {
+        let named = policies
+            .iter()
+            .any(|it| it.subject_types.iter().any(|t| t == subject_type));
+        if !on_demand && !named && !types.is_known(subject_type) {
+            let known: Vec<String> = types.all().iter().flat_map(|it| it.names()).collect();
+            return Err(ApiError::validation(
+                field,
+                format!(
+                    "unknown subject type {subject_type:?}: no policy names it and it is not configured (known: {})",
+                    known.join(", ")
+                ),
+                "enum",
+            ));
+        }
+        Ok(subject(types, subject_type, identifier))
+    };
+    if let Some(list) = request.get("subject") {
+        let items = list
+            .as_array()
+            .filter(|it| !it.is_empty())
+            .ok_or_else(|| bad("Invalid subject, must be a non-empty list"))?;
+        return items
+            .iter()
+            .enumerate()
+            .map(|(idx, item)| {
+                let (Some(kind), Some(id)) = (
+                    item.get("type").and_then(Value::as_str),
+                    item.get("item").and_then(Value::as_str),
+                ) else {
+                    return Err(bad(format!("Invalid subject {item}: needs type and item")));
+                };
+                make(&format!("subject.{idx}.type"), kind, id)
+            })
+            .collect();
+    }
+    let subject_type = request
+        .get("subject_type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("Missing required subject_type"))?;
+    let identifier = request
+        .get("subject_identifier")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("Missing required subject_identifier"))?;
+    Ok(vec![make("subject_type", subject_type, identifier)?])
+}
+
+/// A subject of a type (an alias is read as the type it stands for).
+pub(crate) fn subject(types: &SubjectTypes, subject_type: &str, identifier: &str) -> Subject {
+    let resolved = types.resolve(subject_type);
+    let package = resolved
+        .is_nvr
+        .then(|| taskotron_types::Nvr::parse(identifier).ok())
+        .flatten()
+        .map(|it| it.name);
+    Subject {
+        package,
+        koji_build: resolved.is_koji_build,
+        ..Subject::new(&resolved.id, identifier)
+    }
+}
+
+/// Make a decision: Koji, dist-git, results, waivers and the job queue.
+pub(crate) async fn make_decision(state: &AppState, ask: &mut Ask) -> Result<Decided, Unreadable> {
+    let settings = &state.gating;
+    let policies = ask.policies.clone();
+    // Koji: creation times for rules with a validity window, sources for
+    // remote rules; asked once per build.
+    let mut sources: HashMap<String, Result<Option<BuildInfo>, String>> = HashMap::new();
+    {
+        let request = Request {
+            product_version: &ask.product_version,
+            decision_contexts: &ask.contexts,
+            subjects: &ask.subjects,
+        };
+        for subject in ask.subjects.iter().filter(|it| it.koji_build) {
+            let needs = policies.iter().any(|policy| {
+                request.applies(policy, subject) == Applies::Yes
+                    && policy.rules.iter().any(|rule| match rule {
+                        Rule::PassingTestCase {
+                            valid_since,
+                            valid_until,
+                            ..
+                        } => valid_since.is_some() || valid_until.is_some(),
+                        Rule::Remote { .. } => true,
+                    })
+            });
+            if needs && !sources.contains_key(&subject.identifier) {
+                let info = build_info(settings, &subject.identifier).await;
+                sources.insert(subject.identifier.clone(), info);
+            }
+        }
+    }
+    for subject in &mut ask.subjects {
+        match sources.get(&subject.identifier) {
+            Some(Ok(Some(info))) => subject.created = info.created,
+            Some(Ok(None)) => {
+                subject.build_info_error = Some(format!("Koji has no build {}", subject.identifier));
+            }
+            Some(Err(err)) => subject.build_info_error = Some(err.clone()),
+            None => {}
+        }
+    }
+    // Remote rules.
     let mut remote = Vec::new();
-    for policy in policies {
-        for subject in &subjects {
-            if gating_request.applies(policy, subject) != taskotron_gating::Applies::Yes {
+    let mut fetched: HashMap<String, Fetched> = HashMap::new();
+    let mut remote_policies: Vec<(usize, Vec<Policy>)> = Vec::new();
+    {
+        let request = Request {
+            product_version: &ask.product_version,
+            decision_contexts: &ask.contexts,
+            subjects: &ask.subjects,
+        };
+        for policy in policies.iter() {
+            for (idx, subject) in ask.subjects.iter().enumerate() {
+                if !subject.koji_build || request.applies(policy, subject) != Applies::Yes {
+                    continue;
+                }
+                for rule in &policy.rules {
+                    let Rule::Remote {
+                        sources: templates,
+                        required,
+                        ..
+                    } = rule
+                    else {
+                        continue;
+                    };
+                    let (answers, found) = remote_rule(
+                        settings,
+                        policy,
+                        subject,
+                        sources.get(&subject.identifier),
+                        templates,
+                        *required,
+                        &mut fetched,
+                    )
+                    .await;
+                    remote.extend(answers);
+                    let shared: Vec<Policy> = found
+                        .into_iter()
+                        .filter(|it| {
+                            it.decision_contexts
+                                .iter()
+                                .any(|c| policy.decision_contexts.contains(c))
+                        })
+                        .collect();
+                    if !shared.is_empty() {
+                        remote_policies.push((idx, shared));
+                    }
+                }
+            }
+        }
+    }
+    for (idx, found) in remote_policies {
+        if let Some(subject) = ask.subjects.get_mut(idx) {
+            subject.remote_policies.extend(found);
+        }
+    }
+    let request = Request {
+        product_version: &ask.product_version,
+        decision_contexts: &ask.contexts,
+        subjects: &ask.subjects,
+    };
+    // The test cases the applicable policies ask for.
+    let mut testcases: BTreeSet<String> = BTreeSet::new();
+    for subject in &ask.subjects {
+        for policy in policies.iter().chain(subject.remote_policies.iter()) {
+            if request.applies(policy, subject) != Applies::Yes {
                 continue;
             }
             for rule in &policy.rules {
-                match rule {
-                    Rule::PassingTestCase { test_case_name, .. } => {
-                        testcases.insert(test_case_name.clone());
-                    }
-                    // Remote rules read the build's gating.yaml: only builds have one.
-                    Rule::Remote { .. } if subject.subject_type != "koji_build" => {}
-                    Rule::Remote { .. } => {
-                        let mut failed = Requirement::new(
-                            Kind::FailedFetchGatingYaml,
-                            subject,
-                            "",
-                            policy.label(),
-                        );
-                        failed.error_reason =
-                            Some("this server does not fetch gating.yaml yet".to_owned());
-                        remote.push(failed);
-                    }
+                if let Rule::PassingTestCase { test_case_name, .. } = rule {
+                    testcases.insert(test_case_name.clone());
                 }
             }
         }
     }
-    // Results by (subject type, identifier, test case).
-    let mut found: HashMap<(String, String, String), Vec<StoredResult>> = HashMap::new();
-    if !testcases.is_empty() {
-        let testcases: Vec<String> = testcases.iter().cloned().collect();
-        let distinct = ["scenario", "system_architecture", "system_variant"].map(str::to_owned);
-        // Koji builds, an update's many builds included, in one query: the
-        // newest result per build, test case, scenario, arch and variant.
-        let builds: Vec<&Subject> = subjects
-            .iter()
-            .filter(|it| it.subject_type == "koji_build")
-            .collect();
-        if !builds.is_empty() {
-            let nvrs: Vec<String> = builds.iter().map(|it| it.identifier.clone()).collect();
-            // Greenwave's two queries for a Koji build: `item` with the
-            // build types, and `original_spec_nvr` (CI results).
-            for (key, extra) in [
-                (
-                    "item",
-                    Some(DataFilter::Exact {
-                        key: "type".to_owned(),
-                        values: vec!["koji_build".to_owned(), "brew-build".to_owned()],
-                    }),
-                ),
-                ("original_spec_nvr", None),
-            ] {
-                let mut data = vec![DataFilter::Exact {
-                    key: key.to_owned(),
-                    values: nvrs.clone(),
-                }];
-                data.extend(extra);
-                let filter = ResultFilter {
-                    testcases: testcases.clone(),
-                    until,
-                    data,
-                    ..ResultFilter::default()
-                };
-                let mut by_build = vec![key.to_owned()];
-                by_build.extend(distinct.iter().cloned());
-                for result in state.store.latest_results(&filter, &by_build).await? {
-                    let nvr = result.data.get(key).and_then(|it| it.first()).cloned();
-                    for subject in builds
-                        .iter()
-                        .filter(|it| Some(&it.identifier) == nvr.as_ref())
-                    {
-                        found
-                            .entry(result_key(subject, &result.testcase.name))
-                            .or_default()
-                            .push(result.clone());
-                    }
-                }
-            }
-        }
-        for subject in &subjects {
-            if subject.subject_type == "koji_build" {
-                continue;
-            }
-            let filter = ResultFilter {
-                testcases: testcases.clone(),
-                until,
-                data: subject_filter(subject),
-                ..ResultFilter::default()
-            };
-            for result in state.store.latest_results(&filter, &distinct).await? {
-                found
-                    .entry(result_key(subject, &result.testcase.name))
-                    .or_default()
-                    .push(result);
-            }
-        }
-    }
+    let found = latest_results(state, &ask.subjects, &testcases, ask.until)
+        .await
+        .map_err(unreadable("results-unreadable", "results"))?;
     let lookup = |subject: &Subject, testcase: &str| -> Vec<LatestResult> {
         found
             .get(&result_key(subject, testcase))
             .map(|results| results.iter().map(latest).collect())
             .unwrap_or_default()
     };
-    // The waivers in force: the newest per subject, test case and scenario,
-    // when it waives (a newer `waived: false` revokes).
-    let ignored: Vec<i64> = request
-        .get("ignore_waiver")
-        .and_then(Value::as_array)
-        .map(|ids| ids.iter().filter_map(Value::as_i64).collect())
-        .unwrap_or_default();
-    let filters: Vec<WaiverFilter> = subjects
-        .iter()
-        .map(|subject| WaiverFilter {
-            subject_types: if subject.subject_type == "koji_build" {
-                vec!["koji_build".to_owned(), "brew-build".to_owned()]
-            } else {
-                vec![subject.subject_type.clone()]
-            },
-            subject_identifier: Some(subject.identifier.clone()),
-            product_version: Some(product_version.to_owned()),
-            until,
-            ..WaiverFilter::default()
-        })
-        .collect();
-    let in_force: Vec<StoredWaiver> = newest_per_key(
-        state
-            .store
-            .find_waivers(&filters)
-            .await?
-            .into_iter()
-            .filter(|it| !ignored.contains(&it.id))
-            .collect(),
-        subject_key,
-    )
-    .into_iter()
-    .filter(|it| it.waiver.waived)
-    .collect();
+    let in_force = waivers_in_force(state, ask)
+        .await
+        .map_err(unreadable("waivers-unreadable", "waivers"))?;
     let waivers: Vec<Waiver> = in_force
         .iter()
         .map(|it| Waiver {
@@ -337,47 +758,315 @@ async fn decision(
             subject_identifier: it.waiver.subject_identifier.clone(),
             testcase: it.waiver.testcase.clone(),
             scenario: it.waiver.scenario.clone(),
+            covers_package: it.waiver.covers_package,
         })
         .collect();
-    let decided = decide(
-        &gating_request,
-        policies,
+    let decision = decide(
+        &request,
+        &policies,
         &lookup,
         &waivers,
-        &state.gating.outcomes,
+        &settings.outcomes,
         remote,
     );
-    if decided.applicable_policies.is_empty()
-        && request.get("rules").is_none()
-        && !subjects.iter().all(|it| it.subject_type == "bodhi_update")
-    {
-        let types: Vec<&str> = subjects.iter().map(|it| it.subject_type.as_str()).collect();
-        return Err(ApiError::NotFound(format!(
-            "Found no applicable policies for {} subjects at gating point(s) {} in {product_version}",
-            types.join(", "),
-            contexts.join(", ")
-        )));
+    // Checks that will bring a missing result.
+    let items: Vec<String> = decision
+        .requirements
+        .iter()
+        .filter(|it| it.kind == Kind::Missing && !it.is_satisfied())
+        .map(|it| it.subject_identifier.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut active = HashMap::new();
+    if !items.is_empty() {
+        let checks = state
+            .store
+            .active_checks(&items)
+            .await
+            .map_err(unreadable("jobs-unreadable", "job queue"))?;
+        for it in &decision.requirements {
+            let running = checks.iter().find(|check| {
+                check.item == it.subject_identifier
+                    && (check.check_name == it.testcase
+                        || it.testcase.ends_with(&format!(".{}", check.check_name)))
+            });
+            if let Some(check) = running {
+                active.insert(
+                    (it.subject_identifier.clone(), it.testcase.clone()),
+                    check.state.clone(),
+                );
+            }
+        }
     }
-    let render = |it: &Requirement| requirement_json(it);
-    let mut response = json!({
-        "policies_satisfied": decided.satisfied(),
-        "summary": decided.summary(),
-        "satisfied_requirements": decided.requirements.iter().filter(|it| it.is_satisfied()).map(render).collect::<Vec<_>>(),
-        "unsatisfied_requirements": decided.requirements.iter().filter(|it| !it.is_satisfied()).map(render).collect::<Vec<_>>(),
+    let mut results: Vec<StoredResult> = found.into_values().flatten().collect();
+    results.sort_by_key(|it| std::cmp::Reverse(it.id));
+    results.dedup_by_key(|it| it.id);
+    Ok(Decided {
+        decision,
+        results,
+        waivers: in_force,
+        active,
+    })
+}
+
+/// What fetching a `gating.yaml` gave.
+#[derive(Debug, Clone)]
+enum Fetched {
+    Found(String),
+    Missing,
+    Failed(String),
+}
+
+/// Evaluate one remote rule for one build: its answers and the policies
+/// of the build's `gating.yaml`.
+async fn remote_rule(
+    settings: &GatingSettings,
+    policy: &Policy,
+    subject: &Subject,
+    build: Option<&Result<Option<BuildInfo>, String>>,
+    templates: &[String],
+    required: bool,
+    fetched: &mut HashMap<String, Fetched>,
+) -> (Vec<Requirement>, Vec<Policy>) {
+    let answer = |kind: Kind, reason: Option<String>, source: Option<String>| {
+        let mut it = Requirement::new(kind, subject, "", policy.label());
+        it.error_reason = reason;
+        it.source = source;
+        it
+    };
+    let failed = |reason: String| {
+        (
+            vec![answer(Kind::FailedFetchGatingYaml, Some(reason), None)],
+            Vec::new(),
+        )
+    };
+    let info = match build {
+        Some(Ok(Some(info))) => info,
+        Some(Ok(None)) => return failed(format!("Koji has no build {}", subject.identifier)),
+        Some(Err(err)) => return failed(err.clone()),
+        None => return failed("Koji was not asked about the build".to_owned()),
+    };
+    let Some(source) = info.source.as_deref().and_then(taskotron_gating::parse_source) else {
+        return failed(format!(
+            "the Koji build {} has no dist-git source with a revision",
+            subject.identifier
+        ));
+    };
+    let templates: Vec<String> = if templates.is_empty() {
+        match &settings.distgit_url {
+            Some(url) => vec![taskotron_gating::default_template(url)],
+            None => return failed("no dist-git is configured ([distgit] url)".to_owned()),
+        }
+    } else {
+        templates.to_vec()
+    };
+    let mut last_url = None;
+    for template in &templates {
+        let url = match taskotron_gating::fill_template(template, &source, &subject.identifier) {
+            Ok(it) => it,
+            Err(err) => return failed(err),
+        };
+        let got = match fetched.get(&url) {
+            Some(it) => it.clone(),
+            None => {
+                let it = fetch(&settings.http, &url).await;
+                fetched.insert(url.clone(), it.clone());
+                it
+            }
+        };
+        match got {
+            Fetched::Found(text) => {
+                return match parse_policies(&text, Origin::Remote) {
+                    Ok(found) => (
+                        vec![answer(Kind::FetchedGatingYaml, None, Some(url))],
+                        found,
+                    ),
+                    Err(problems) => (
+                        vec![answer(
+                            Kind::InvalidGatingYaml,
+                            Some(diagnostics_text(&problems)),
+                            Some(url),
+                        )],
+                        Vec::new(),
+                    ),
+                };
+            }
+            Fetched::Missing => last_url = Some(url),
+            Fetched::Failed(err) => return failed(format!("{url}: {err}")),
+        }
+    }
+    if required {
+        (
+            vec![answer(
+                Kind::MissingGatingYaml,
+                Some("the package has no gating.yaml".to_owned()),
+                last_url,
+            )],
+            Vec::new(),
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    }
+}
+
+async fn fetch(http: &reqwest::Client, url: &str) -> Fetched {
+    let response = match http.get(url).send().await {
+        Ok(it) => it,
+        Err(err) => return Fetched::Failed(format!("cannot fetch it: {err}")),
+    };
+    let status = response.status();
+    if status == reqwest::StatusCode::NOT_FOUND {
+        return Fetched::Missing;
+    }
+    if !status.is_success() {
+        return Fetched::Failed(format!("dist-git answered {status}"));
+    }
+    match response.text().await {
+        Ok(text) => Fetched::Found(text),
+        Err(err) => Fetched::Failed(format!("cannot read it: {err}")),
+    }
+}
+
+/// A build's creation time and source, from the cache or Koji.
+async fn build_info(settings: &GatingSettings, nvr: &str) -> Result<Option<BuildInfo>, String> {
+    if let Some(info) = settings.builds.get(nvr) {
+        return Ok(Some(info));
+    }
+    let Some(koji) = &settings.koji else {
+        return Err("no Koji hub is configured ([koji] hub-url)".to_owned());
+    };
+    let build = koji
+        .get_build(&BuildRef::Nvr(nvr.to_owned()))
+        .await
+        .map_err(|err| format!("Koji could not be asked about {nvr}: {err}"))?;
+    let Some(build) = build else {
+        return Ok(None);
+    };
+    let created = build.creation_ts.and_then(|seconds| {
+        let micros = format!("{:.0}", seconds * 1_000_000.0).parse::<i64>().ok()?;
+        chrono::DateTime::from_timestamp_micros(micros).map(|it| it.naive_utc())
     });
-    if request.get("rules").is_none() {
-        response["applicable_policies"] = json!(decided.applicable_policies);
+    let info = BuildInfo {
+        created,
+        source: build.source,
+    };
+    settings.builds.put(nvr, info.clone());
+    Ok(Some(info))
+}
+
+/// The latest results of `testcases` for every subject: per subject type
+/// and result query, all subjects at once, newest per identifier, test
+/// case, scenario, architecture and variant.
+async fn latest_results(
+    state: &AppState,
+    subjects: &[Subject],
+    testcases: &BTreeSet<String>,
+    until: Option<i64>,
+) -> Result<HashMap<(String, String, String), Vec<StoredResult>>, StoreError> {
+    let mut found: HashMap<(String, String, String), Vec<StoredResult>> = HashMap::new();
+    if testcases.is_empty() {
+        return Ok(found);
     }
-    if verbose {
-        let results: Vec<Value> = found
-            .values()
-            .flatten()
-            .map(|it| json!({"id": it.id, "outcome": it.outcome, "testcase": {"name": it.testcase.name}, "data": it.data}))
-            .collect();
-        response["results"] = json!(results);
-        response["waivers"] = json!(in_force.iter().map(waiver_json).collect::<Vec<_>>());
+    let testcases: Vec<String> = testcases.iter().cloned().collect();
+    let mut by_type: BTreeMap<&str, Vec<&Subject>> = BTreeMap::new();
+    for subject in subjects {
+        by_type
+            .entry(subject.subject_type.as_str())
+            .or_default()
+            .push(subject);
     }
-    Ok(Json(response).into_response())
+    for (type_id, group) in by_type {
+        let subject_type = state.gating.subject_types.resolve(type_id);
+        let ids: Vec<String> = group.iter().map(|it| it.identifier.clone()).collect();
+        for query in subject_type.queries() {
+            let mut data = vec![DataFilter::Exact {
+                key: query.item_key.clone(),
+                values: ids.clone(),
+            }];
+            for (key, values) in &query.keys {
+                data.push(DataFilter::Exact {
+                    key: key.clone(),
+                    values: values.clone(),
+                });
+            }
+            let filter = ResultFilter {
+                testcases: testcases.clone(),
+                until,
+                data,
+                ..ResultFilter::default()
+            };
+            let distinct_on = [
+                query.item_key.as_str(),
+                "scenario",
+                "system_architecture",
+                "system_variant",
+            ]
+            .map(str::to_owned);
+            for result in state.store.latest_results(&filter, &distinct_on).await? {
+                let Some(values) = result.data.get(&query.item_key) else {
+                    continue;
+                };
+                for subject in group.iter().filter(|it| values.contains(&it.identifier)) {
+                    let entry = found
+                        .entry(result_key(subject, &result.testcase.name))
+                        .or_default();
+                    if !entry.iter().any(|it| it.id == result.id) {
+                        entry.push(result.clone());
+                    }
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The waivers in force for the subjects: the newest per subject, test
+/// case and scenario, when it waives and has not expired.
+async fn waivers_in_force(state: &AppState, ask: &Ask) -> Result<Vec<StoredWaiver>, StoreError> {
+    let types = &state.gating.subject_types;
+    let mut filters: Vec<WaiverFilter> = Vec::new();
+    for subject in &ask.subjects {
+        let names = types.resolve(&subject.subject_type).names();
+        filters.push(WaiverFilter {
+            subject_types: names.clone(),
+            subject_identifier: Some(subject.identifier.clone()),
+            product_version: Some(ask.product_version.clone()),
+            until: ask.until,
+            covers_package: Some(false),
+            ..WaiverFilter::default()
+        });
+        if let Some(package) = &subject.package {
+            filters.push(WaiverFilter {
+                subject_types: names,
+                subject_identifier: Some(package.clone()),
+                product_version: Some(ask.product_version.clone()),
+                until: ask.until,
+                covers_package: Some(true),
+                ..WaiverFilter::default()
+            });
+        }
+    }
+    let now = ask
+        .until
+        .unwrap_or_else(|| chrono::Utc::now().timestamp_micros());
+    let found = state.store.find_waivers(&filters).await?;
+    Ok(newest_per_key(
+        found
+            .into_iter()
+            .filter(|it| !ask.ignored_waivers.contains(&it.id))
+            .map(|mut it| {
+                // `brew-build` waivers are stored as `koji_build`; others
+                // keep the alias they were given: match on the type's id.
+                it.waiver.subject_type = types.resolve(&it.waiver.subject_type).id;
+                it
+            })
+            .collect(),
+        subject_key,
+    )
+    .into_iter()
+    .filter(|it| it.waiver.waived && it.waiver.expires_at.is_none_or(|at| at > now))
+    .collect())
 }
 
 fn result_key(subject: &Subject, testcase: &str) -> (String, String, String) {
@@ -400,77 +1089,24 @@ fn latest(result: &StoredResult) -> LatestResult {
     }
 }
 
-/// The ResultsDB data filter that finds a subject's results.
-fn subject_filter(subject: &Subject) -> Vec<DataFilter> {
-    let exact = |key: &str, values: &[&str]| DataFilter::Exact {
-        key: key.to_owned(),
-        values: values.iter().map(|it| (*it).to_owned()).collect(),
-    };
-    match subject.subject_type.as_str() {
-        "compose" => vec![exact("productmd.compose.id", &[&subject.identifier])],
-        other => vec![
-            exact("item", &[&subject.identifier]),
-            exact("type", &[other]),
-        ],
-    }
-}
-
-fn subjects_of(request: &serde_json::Map<String, Value>) -> Result<Vec<Subject>, ApiError> {
-    let make = |subject_type: &str, identifier: &str| {
-        let subject_type = canonical_type(subject_type).to_owned();
-        let package = (subject_type == "koji_build")
-            .then(|| taskotron_types::Nvr::parse(identifier).ok())
-            .flatten()
-            .map(|it| it.name);
-        Subject {
-            subject_type,
-            identifier: identifier.to_owned(),
-            package,
-            created: None,
-        }
-    };
-    if let Some(list) = request.get("subject") {
-        let items = list
-            .as_array()
-            .filter(|it| !it.is_empty())
-            .ok_or_else(|| bad("Invalid subject, must be a non-empty list"))?;
-        return items
-            .iter()
-            .map(|item| {
-                let (Some(kind), Some(id)) = (
-                    item.get("type").and_then(Value::as_str),
-                    item.get("item").and_then(Value::as_str),
-                ) else {
-                    return Err(bad(format!("Invalid subject {item}: needs type and item")));
-                };
-                Ok(make(kind, id))
-            })
-            .collect();
-    }
-    let subject_type = request
-        .get("subject_type")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("Missing required subject_type"))?;
-    let identifier = request
-        .get("subject_identifier")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("Missing required subject_identifier"))?;
-    Ok(vec![make(subject_type, identifier)])
-}
-
 /// An on-demand policy from the request's `rules`.
 fn on_demand_policy(rules: &Value, contexts: &[String]) -> Result<Policy, ApiError> {
+    let pos = taskotron_task_format::diagnostic::Pos { line: 1, column: 1 };
     let items = rules
         .as_array()
         .ok_or_else(|| bad("rules must be a list"))?;
     let mut parsed = Vec::new();
-    for rule in items {
+    for (idx, rule) in items.iter().enumerate() {
         match rule.get("type").and_then(Value::as_str) {
             Some("PassingTestCaseRule") => {
                 let name = rule
                     .get("test_case_name")
                     .and_then(Value::as_str)
-                    .ok_or_else(|| bad("PassingTestCaseRule needs test_case_name"))?;
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "rules.{idx}.test_case_name: PassingTestCaseRule needs test_case_name"
+                        ))
+                    })?;
                 parsed.push(Rule::PassingTestCase {
                     test_case_name: name.to_owned(),
                     scenario: rule
@@ -479,7 +1115,7 @@ fn on_demand_policy(rules: &Value, contexts: &[String]) -> Result<Policy, ApiErr
                         .map(str::to_owned),
                     valid_since: None,
                     valid_until: None,
-                    pos: taskotron_task_format::diagnostic::Pos { line: 1, column: 1 },
+                    pos,
                 });
             }
             Some("RemoteRule") => parsed.push(Rule::Remote {
@@ -488,11 +1124,11 @@ fn on_demand_policy(rules: &Value, contexts: &[String]) -> Result<Policy, ApiErr
                     .get("required")
                     .and_then(Value::as_bool)
                     .unwrap_or(false),
-                pos: taskotron_task_format::diagnostic::Pos { line: 1, column: 1 },
+                pos,
             }),
             other => {
                 return Err(bad(format!(
-                    "Unknown rule type {}: use PassingTestCaseRule or RemoteRule",
+                    "rules.{idx}.type: unknown rule type {}: use PassingTestCaseRule or RemoteRule",
                     other.unwrap_or("(none)")
                 )));
             }
@@ -506,7 +1142,7 @@ fn on_demand_policy(rules: &Value, contexts: &[String]) -> Result<Policy, ApiErr
         rules: parsed,
         packages: Vec::new(),
         excluded_packages: Vec::new(),
-        pos: taskotron_task_format::diagnostic::Pos { line: 1, column: 1 },
+        pos,
     })
 }
 
@@ -515,15 +1151,26 @@ fn requirement_json(it: &Requirement) -> Value {
         "type": it.type_name(),
         "subject_type": it.subject_type,
         "subject_identifier": it.subject_identifier,
-        "source": Value::Null,
+        "source": it.source,
     });
-    if !it.testcase.is_empty() {
-        out["testcase"] = json!(it.testcase);
-    }
-    if matches!(
+    let result_kind = matches!(
         it.kind,
         Kind::Passed | Kind::Failed | Kind::Errored | Kind::Missing | Kind::Incomplete
-    ) {
+    );
+    if it.testcase.is_empty() {
+        if matches!(
+            it.kind,
+            Kind::FetchedGatingYaml
+                | Kind::MissingGatingYaml
+                | Kind::InvalidGatingYaml
+                | Kind::FailedFetchGatingYaml
+        ) {
+            out["testcase"] = json!(it.kind.as_str());
+        }
+    } else {
+        out["testcase"] = json!(it.testcase);
+    }
+    if result_kind {
         out["scenario"] = json!(it.scenario);
     }
     if let Some(id) = it.result_id {
@@ -532,16 +1179,18 @@ fn requirement_json(it: &Requirement) -> Value {
         out["system_variant"] = json!(it.system_variant);
     }
     if let Some(reason) = &it.error_reason {
-        out["error_reason"] = json!(reason);
+        match it.kind {
+            Kind::InvalidGatingYaml => out["details"] = json!(reason),
+            Kind::FailedFetchGatingYaml | Kind::BuildInfoUnavailable => {
+                out["error"] = json!(reason);
+            }
+            Kind::MissingGatingYaml => {}
+            _ => out["error_reason"] = json!(reason),
+        }
     }
     if let Some(id) = it.waiver_id {
         out["waiver_id"] = json!(id);
-    } else if !it.is_satisfied()
-        && matches!(
-            it.kind,
-            Kind::Failed | Kind::Errored | Kind::Missing | Kind::Incomplete
-        )
-    {
+    } else if !it.is_satisfied() && result_kind {
         // Deprecated, kept for Greenwave's older clients.
         out["item"] = json!({"type": it.subject_type, "item": it.subject_identifier});
     }
@@ -550,3 +1199,179 @@ fn requirement_json(it: &Requirement) -> Value {
 
 /// Settings shared with the handlers.
 pub(crate) type Shared = Arc<GatingSettings>;
+
+/// The subjects a result is about, as the subject types' result queries
+/// find them (a result with `type` and `item` of an undeclared type is a
+/// subject of the generic type).
+fn subjects_of_result(types: &SubjectTypes, result: &StoredResult) -> Vec<Subject> {
+    let mut out: Vec<Subject> = Vec::new();
+    let first = |key: &str| result.data.get(key).and_then(|it| it.first()).cloned();
+    for subject_type in types.all() {
+        for query in subject_type.queries() {
+            let Some(id) = first(&query.item_key) else {
+                continue;
+            };
+            let matches = query.keys.iter().all(|(key, values)| {
+                result
+                    .data
+                    .get(key)
+                    .is_some_and(|have| have.iter().any(|it| values.contains(it)))
+            });
+            if matches
+                && !out
+                    .iter()
+                    .any(|it| it.subject_type == subject_type.id && it.identifier == id)
+            {
+                out.push(subject(types, &subject_type.id, &id));
+            }
+        }
+    }
+    if out.is_empty()
+        && let (Some(kind), Some(item)) = (first("type"), first("item"))
+    {
+        out.push(subject(types, &kind, &item));
+    }
+    out
+}
+
+/// After a result was stored: when it changes a decision, write a
+/// `greenwave.decision.update` message to the outbox (in the background;
+/// the result's answer does not wait).
+pub(crate) fn announce_result(state: &AppState, result: &StoredResult) {
+    let Some(prefix) = state.resultsdb.publish_prefix.clone() else {
+        return;
+    };
+    if state.gating.policies.is_empty()
+        || state.gating.outcomes.incomplete.contains(&result.outcome)
+    {
+        return;
+    }
+    let subjects = subjects_of_result(&state.gating.subject_types, result);
+    let mut asks = Vec::new();
+    for subject in subjects {
+        let Some(version) = taskotron_gating::product_version_of_nvr(&subject.identifier) else {
+            continue;
+        };
+        asks.push((subject, version));
+    }
+    if asks.is_empty() {
+        return;
+    }
+    let state = state.clone();
+    let at = result.submit_time;
+    tokio::spawn(async move {
+        for (subject, version) in asks {
+            announce(&state, &prefix, subject, &version, at).await;
+        }
+    });
+}
+
+/// After waivers were stored: the same as [`announce_result`], for each.
+pub(crate) fn announce_waivers(state: &AppState, waivers: &[StoredWaiver]) {
+    let Some(prefix) = state.resultsdb.publish_prefix.clone() else {
+        return;
+    };
+    if state.gating.policies.is_empty() {
+        return;
+    }
+    let asks: Vec<(Subject, String, i64)> = waivers
+        .iter()
+        .filter(|it| !it.waiver.covers_package)
+        .map(|it| {
+            (
+                subject(
+                    &state.gating.subject_types,
+                    &it.waiver.subject_type,
+                    &it.waiver.subject_identifier,
+                ),
+                it.waiver.product_version.clone(),
+                it.created_at,
+            )
+        })
+        .collect();
+    let state = state.clone();
+    tokio::spawn(async move {
+        for (subject, version, at) in asks {
+            announce(&state, &prefix, subject, &version, at).await;
+        }
+    });
+}
+
+/// Compare the decisions just before and at `at` for every decision
+/// context whose policies apply to the subject; publish the changed ones.
+async fn announce(state: &AppState, prefix: &str, subject: Subject, version: &str, at: i64) {
+    let policies = Arc::new(state.gating.policies.clone());
+    let mut contexts: BTreeSet<String> = BTreeSet::new();
+    for policy in policies.iter() {
+        for context in &policy.decision_contexts {
+            let one = [context.clone()];
+            let request = Request {
+                product_version: version,
+                decision_contexts: &one,
+                subjects: std::slice::from_ref(&subject),
+            };
+            if request.applies(policy, &subject) != Applies::No {
+                contexts.insert(context.clone());
+            }
+        }
+    }
+    let mut messages = Vec::new();
+    for context in contexts {
+        let mut ask = Ask {
+            product_version: version.to_owned(),
+            contexts: vec![context.clone()],
+            subjects: vec![subject.clone()],
+            policies: policies.clone(),
+            on_demand: false,
+            until: Some(at - 1),
+            ignored_waivers: Vec::new(),
+        };
+        let before = make_decision(state, &mut ask).await;
+        ask.until = Some(at);
+        ask.subjects = vec![subject.clone()];
+        let after = make_decision(state, &mut ask).await;
+        let (Ok(before), Ok(after)) = (before, after) else {
+            tracing::error!(subject = %subject.identifier, "cannot compare decisions for a decision.update message");
+            continue;
+        };
+        let old = decision_json(&before, true);
+        let mut new = decision_json(&after, true);
+        let comparable = |it: &Value| {
+            (
+                it["policies_satisfied"].clone(),
+                it["summary"].clone(),
+                it["satisfied_requirements"].clone(),
+                it["unsatisfied_requirements"].clone(),
+            )
+        };
+        if comparable(&old) == comparable(&new) {
+            continue;
+        }
+        new["subject_type"] = json!(subject.subject_type);
+        new["subject_identifier"] = json!(subject.identifier);
+        new["subject"] = json!([{"type": subject.subject_type, "item": subject.identifier}]);
+        new["decision_context"] = json!(context);
+        new["product_version"] = json!(version);
+        new["previous"] = old;
+        let message = taskotron_bus::OutgoingMessage::fedora(
+            prefix,
+            "greenwave.decision.update",
+            "",
+            new,
+            chrono::Utc::now(),
+        );
+        match serde_json::to_string(&message) {
+            Ok(text) => messages.push(text),
+            Err(err) => tracing::error!(error = %err, "cannot serialise a decision.update message"),
+        }
+    }
+    if messages.is_empty() {
+        return;
+    }
+    match state.store.outbox_add(&messages).await {
+        Ok(()) => state.resultsdb.outbox_wake.notify_one(),
+        Err(err) => {
+            tracing::error!(error = %err, subject = %subject.identifier, "cannot write decision.update messages to the outbox");
+        }
+    }
+}

@@ -142,6 +142,14 @@ impl AppState {
         self
     }
 
+    /// The same state, with these gating settings (policies, waiver
+    /// rules, subject types, Koji and dist-git).
+    #[must_use]
+    pub fn with_gating(mut self, gating: greenwave::GatingSettings) -> AppState {
+        self.gating = Arc::new(gating);
+        self
+    }
+
     /// The same state, letting these users waive for others.
     #[must_use]
     pub fn with_waiver_superusers(mut self, superusers: Vec<String>) -> AppState {
@@ -161,8 +169,45 @@ impl AppState {
     }
 }
 
-/// The whole application.
+/// The whole application. A path with doubled slashes
+/// (`//api/v1.0/decision`, which clients make by joining a base URL that
+/// ends in `/`) is served as if they were single, without a redirect.
 pub fn router(state: AppState) -> Router {
+    let inner = routes(state);
+    Router::new().fallback_service(
+        tower::ServiceBuilder::new()
+            .map_request(single_slashes)
+            .service(inner),
+    )
+}
+
+/// The request with every run of slashes in its path made one.
+fn single_slashes(mut request: Request) -> Request {
+    let uri = request.uri();
+    if !uri.path().contains("//") {
+        return request;
+    }
+    let mut path = String::with_capacity(uri.path().len());
+    for ch in uri.path().chars() {
+        if !(ch == '/' && path.ends_with('/')) {
+            path.push(ch);
+        }
+    }
+    let path_and_query = match uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    };
+    let mut parts = uri.clone().into_parts();
+    if let Ok(it) = path_and_query.parse() {
+        parts.path_and_query = Some(it);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
+fn routes(state: AppState) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/healthz", get(healthz))

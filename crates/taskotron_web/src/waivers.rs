@@ -8,7 +8,9 @@
 //! scenario only. Writing needs the API's credentials (`api.tokens-file`,
 //! `api.users-file`); the authenticated name is the waiver's `username`,
 //! and only `[waivers] superusers` may waive for someone else
-//! (`proxied_by`).
+//! (`proxied_by`); `[[waivers.permissions]]` limits who may waive which
+//! test cases. Beyond WaiverDB, a waiver may cover every build of a
+//! package (`"scope": "package"`) and may expire (`expires_at`).
 
 use std::collections::HashSet;
 
@@ -19,7 +21,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
-use taskotron_store::waivers::{NewWaiver, StoredWaiver, WaiverFilter};
+use taskotron_store::waivers::{NewWaiver, Obsolete, StoredWaiver, WaiverFilter};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -56,8 +58,11 @@ pub(crate) fn waiver_json(stored: &StoredWaiver) -> Value {
     } else {
         json!({"type": w.subject_type, "item": w.subject_identifier})
     };
-    let timestamp = chrono::DateTime::from_timestamp_micros(stored.created_at)
-        .map(|it| it.naive_utc().format("%Y-%m-%dT%H:%M:%S%.6f").to_string());
+    let time = |micros: i64| {
+        chrono::DateTime::from_timestamp_micros(micros)
+            .map(|it| it.naive_utc().format("%Y-%m-%dT%H:%M:%S%.6f").to_string())
+    };
+    let timestamp = time(stored.created_at);
     json!({
         "id": stored.id,
         "subject_type": w.subject_type,
@@ -71,6 +76,8 @@ pub(crate) fn waiver_json(stored: &StoredWaiver) -> Value {
         "waived": w.waived,
         "comment": w.comment,
         "timestamp": timestamp,
+        "scope": if w.covers_package { "package" } else { "build" },
+        "expires_at": w.expires_at.and_then(time),
     })
 }
 
@@ -87,12 +94,13 @@ pub(crate) fn newest_per_key<K: std::hash::Hash + Eq>(
 }
 
 /// The key of `+filtered` and of decisions.
-pub(crate) fn subject_key(w: &NewWaiver) -> (String, String, String, Option<String>) {
+pub(crate) fn subject_key(w: &NewWaiver) -> (String, String, String, Option<String>, bool) {
     (
         w.subject_type.clone(),
         w.subject_identifier.clone(),
         w.testcase.clone(),
         w.scenario.clone(),
+        w.covers_package,
     )
 }
 
@@ -178,23 +186,23 @@ async fn list(
             .filter(|it| *it >= 1)
             .ok_or_else(|| bad("limit: must be a whole number from 1"))?,
     };
-    let mut found = state.store.find_waivers(&[filter]).await?;
-    if !include_obsolete {
-        found = newest_per_key(found, |w| {
-            (
-                subject_key(w),
-                w.username.clone(),
-                w.product_version.clone(),
-            )
-        });
-    }
-    let pages = found.len().div_ceil(limit).max(1);
-    let data: Vec<Value> = found
-        .iter()
-        .skip((page - 1).saturating_mul(limit))
-        .take(limit)
-        .map(waiver_json)
-        .collect();
+    let obsolete = if include_obsolete {
+        Obsolete::Include
+    } else {
+        Obsolete::ByUserAndProduct
+    };
+    let limit_sql = i64::try_from(limit).map_err(|_| bad("limit: too large"))?;
+    let offset = i64::try_from(page - 1)
+        .ok()
+        .and_then(|it| it.checked_mul(limit_sql))
+        .ok_or_else(|| bad("page: too large"))?;
+    let found = state
+        .store
+        .page_waivers(&filter, obsolete, offset, limit_sql)
+        .await?;
+    let total = usize::try_from(found.total).unwrap_or(0);
+    let pages = total.div_ceil(limit).max(1);
+    let data: Vec<Value> = found.waivers.iter().map(waiver_json).collect();
     let base = format!(
         "{}/api/v1.0/waivers/",
         crate::resultsdb::origin(&state, &headers)
@@ -298,6 +306,7 @@ async fn create(
         waivers.push(new_waiver(&state, object, user.as_deref()).await?);
     }
     let stored = state.store.create_waivers(&waivers).await?;
+    crate::greenwave::announce_waivers(&state, &stored);
     let body = if many {
         Value::Array(stored.iter().map(waiver_json).collect())
     } else {
@@ -408,10 +417,72 @@ async fn new_waiver(
             text("scenario")?,
         )
     };
+    let types = &state.gating.subject_types;
+    let named = state
+        .gating
+        .policies
+        .iter()
+        .any(|it| it.subject_types.iter().any(|t| *t == subject_type));
+    if !named && !types.is_known(&subject_type) {
+        return Err(ApiError::validation(
+            "subject_type",
+            format!(
+                "unknown subject type {subject_type:?}: no policy names it and it is not configured"
+            ),
+            "enum",
+        ));
+    }
     let subject_type = if subject_type == "brew-build" {
         "koji_build".to_owned()
     } else {
         subject_type
+    };
+    let covers_package = match text("scope")?.as_deref() {
+        None | Some("build") => false,
+        Some("package") => {
+            if !types.resolve(&subject_type).is_nvr {
+                return Err(ApiError::validation(
+                    "scope",
+                    format!("package waivers are only for subject types whose identifiers are NVRs, not {subject_type}"),
+                    "value_error",
+                ));
+            }
+            if taskotron_types::Nvr::parse(&subject_identifier).is_ok() {
+                return Err(ApiError::validation(
+                    "subject_identifier",
+                    format!("a package waiver names the package, not a build ({subject_identifier:?} is an NVR)"),
+                    "value_error",
+                ));
+            }
+            true
+        }
+        Some(other) => {
+            return Err(ApiError::validation(
+                "scope",
+                format!("must be \"build\" or \"package\", not {other:?}"),
+                "enum",
+            ));
+        }
+    };
+    let expires_at = match text("expires_at")? {
+        None => None,
+        Some(value) => {
+            let at = expiry(&value).ok_or_else(|| {
+                ApiError::validation(
+                    "expires_at",
+                    format!("{value:?} is not an ISO 8601 time (2026-12-01T00:00:00Z) or date"),
+                    "datetime_parsing",
+                )
+            })?;
+            if at <= chrono::Utc::now().timestamp_micros() {
+                return Err(ApiError::validation(
+                    "expires_at",
+                    format!("{value:?} has already passed"),
+                    "value_error",
+                ));
+            }
+            Some(at)
+        }
     };
     let asked = text("username")?;
     let (username, proxied_by) = match (user, asked) {
@@ -427,6 +498,12 @@ async fn new_waiver(
         (None, Some(other)) => (other, None),
         (None, None) => ("anonymous".to_owned(), None),
     };
+    let waiver_as = &username;
+    if !taskotron_gating::may_waive(&state.gating.permissions, waiver_as, &testcase) {
+        return Err(ApiError::Forbidden(format!(
+            "User {waiver_as} is not authorized to submit waivers for the test case {testcase}"
+        )));
+    }
     Ok(NewWaiver {
         subject_type,
         subject_identifier,
@@ -437,5 +514,22 @@ async fn new_waiver(
         proxied_by,
         waived,
         comment,
+        covers_package,
+        expires_at,
     })
+}
+
+/// An expiry time: RFC 3339, or a naive time or date read as UTC.
+fn expiry(text: &str) -> Option<i64> {
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(at.timestamp_micros());
+    }
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .and_then(|it| it.and_hms_opt(0, 0, 0))
+        })
+        .map(|it| it.and_utc().timestamp_micros())
 }

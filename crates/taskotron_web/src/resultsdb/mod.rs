@@ -150,6 +150,16 @@ fn urls(state: &AppState, headers: &HeaderMap) -> Urls {
     }
 }
 
+/// A stored result as `GET /api/v2.0/results/<id>` shows it (Greenwave's
+/// verbose decisions list results so).
+pub(crate) fn result_json(
+    state: &AppState,
+    headers: &HeaderMap,
+    result: &taskotron_store::resultsdb::StoredResult,
+) -> Json_ {
+    render::result(&urls(state, headers), result)
+}
+
 fn collection(data: Vec<Json_>, links: (Option<String>, Option<String>)) -> Response {
     Json(json!({"data": data, "prev": links.0, "next": links.1})).into_response()
 }
@@ -246,6 +256,7 @@ async fn create_result(
         state.resultsdb.outbox_wake.notify_one();
     }
     state.metrics.results_created.inc();
+    crate::greenwave::announce_result(&state, &stored);
     tracing::info!(result.id = stored.id, testcase.name = %stored.testcase.name, outcome = %stored.outcome, "result stored");
     Ok((StatusCode::CREATED, Json(render::result(&urls, &stored))).into_response())
 }
