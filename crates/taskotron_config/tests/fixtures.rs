@@ -132,9 +132,11 @@ fn expected_good() -> Config {
         },
         gating: GatingConfig {
             policies_dir: Some("/etc/taskotron/policies".into()),
+            ..GatingConfig::default()
         },
         waivers: WaiversConfig {
             superusers: vec!["bodhi".into()],
+            ..WaiversConfig::default()
         },
     }
 }
