@@ -857,9 +857,16 @@ impl Config {
         for (idx, entry) in self.gating.subject_types.iter().enumerate() {
             let key = format!("gating.subject-types[{idx}]");
             if entry.id.trim().is_empty() {
-                return Err(invalid(&format!("{key}.id"), "must not be empty".to_owned()));
+                return Err(invalid(
+                    &format!("{key}.id"),
+                    "must not be empty".to_owned(),
+                ));
             }
-            if entry.result_queries.iter().any(|it| it.item_key.trim().is_empty()) {
+            if entry
+                .result_queries
+                .iter()
+                .any(|it| it.item_key.trim().is_empty())
+            {
                 return Err(invalid(
                     &format!("{key}.result-queries"),
                     "each query needs an `item-key`".to_owned(),

@@ -288,8 +288,8 @@ impl Decision {
         if unknown_builds > 0 {
             text.push_str(&plural(
                 unknown_builds,
-                "build whose creation time Koji could not give",
-                "builds whose creation time Koji could not give",
+                "rule could not be checked without Koji",
+                "rules could not be checked without Koji",
             ));
             if yaml_errors > 0 || !parts.is_empty() {
                 text.push_str(". ");

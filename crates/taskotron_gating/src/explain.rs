@@ -87,32 +87,47 @@ fn one(it: &Requirement, check: Option<ActiveCheck>) -> Explanation {
         (Kind::Missing, Some(check)) if check.state == "running" => (
             "check-running",
             Action::Wait,
-            format!("{testcase}{scenario} has no result for {subject} yet, but the check is running: wait for it"),
+            format!(
+                "{testcase}{scenario} has no result for {subject} yet, but the check is running: wait for it"
+            ),
         ),
         (Kind::Missing, Some(_)) => (
             "check-queued",
             Action::Wait,
-            format!("{testcase}{scenario} has no result for {subject} yet, but the check is queued: wait for it"),
+            format!(
+                "{testcase}{scenario} has no result for {subject} yet, but the check is queued: wait for it"
+            ),
         ),
         (Kind::Missing, None) => (
             "result-missing",
             Action::RunOrWaive,
-            format!("{testcase}{scenario} has no result for {subject} and no check is queued: run it, or waive it"),
+            format!(
+                "{testcase}{scenario} has no result for {subject} and no check is queued: run it, or waive it"
+            ),
         ),
         (Kind::Incomplete, _) => (
             "result-incomplete",
             Action::Wait,
-            format!("{testcase}{scenario} for {subject} is still queued or running (result {}): wait for it", it.result_id.unwrap_or_default()),
+            format!(
+                "{testcase}{scenario} for {subject} is still queued or running (result {}): wait for it",
+                it.result_id.unwrap_or_default()
+            ),
         ),
         (Kind::Failed, _) => (
             "result-failed",
             Action::RerunOrWaive,
-            format!("{testcase}{scenario} failed for {subject} (result {}): fix and re-run it, or waive it", it.result_id.unwrap_or_default()),
+            format!(
+                "{testcase}{scenario} failed for {subject} (result {}): fix and re-run it, or waive it",
+                it.result_id.unwrap_or_default()
+            ),
         ),
         (Kind::Errored, _) => (
             "result-errored",
             Action::RerunOrWaive,
-            format!("{testcase}{scenario} errored for {subject} (result {}: {reason}): re-run it, or waive it", it.result_id.unwrap_or_default()),
+            format!(
+                "{testcase}{scenario} errored for {subject} (result {}: {reason}): re-run it, or waive it",
+                it.result_id.unwrap_or_default()
+            ),
         ),
         (Kind::MissingGatingYaml, _) => (
             "gating-yaml-missing",
@@ -127,12 +142,16 @@ fn one(it: &Requirement, check: Option<ActiveCheck>) -> Explanation {
         (Kind::FailedFetchGatingYaml, _) => (
             "gating-yaml-unreachable",
             Action::RetryLater,
-            format!("the gating.yaml of {subject} could not be fetched ({reason}): ask again later"),
+            format!(
+                "the gating.yaml of {subject} could not be fetched ({reason}): ask again later"
+            ),
         ),
         (Kind::BuildInfoUnavailable, _) => (
             "koji-build-unavailable",
             Action::RetryLater,
-            format!("{testcase} applies only to builds made in a time window, and Koji could not say when {subject} was made ({reason}): ask again later"),
+            format!(
+                "{testcase} applies only to builds made in a time window, and Koji could not say when {subject} was made ({reason}): ask again later"
+            ),
         ),
         (Kind::Passed | Kind::Excluded | Kind::FetchedGatingYaml, _) => (
             "satisfied",

@@ -14,8 +14,10 @@ pub struct Finding {
     pub policy: usize,
     /// Where.
     pub pos: Pos,
-    /// `never-applies`, `expired-rule`, `duplicate-rule`, `always-satisfied`
-    /// or `duplicate-policy`.
+    /// `never-applies`, `expired-rule`, `duplicate-rule`, `always-satisfied`,
+    /// `duplicate-policy`, `never-satisfied` (a remote rule whose URL
+    /// template can never be filled) or `rule-never-applies` (a remote rule
+    /// in a policy for subjects that are not Koji builds).
     pub code: &'static str,
     /// What, in words.
     pub message: String,
@@ -88,9 +90,43 @@ pub fn lint(policies: &[Policy], now: NaiveDateTime) -> Vec<Finding> {
                         checkable += 1;
                     }
                 }
-                Rule::Remote { required, .. } => {
+                Rule::Remote {
+                    required,
+                    sources,
+                    pos,
+                } => {
                     if *required {
                         checkable += 1;
+                    }
+                    let probe = crate::remote::Source {
+                        namespace: "rpms/".to_owned(),
+                        name: "probe".to_owned(),
+                        rev: "0".to_owned(),
+                    };
+                    if let Some(why) = sources
+                        .iter()
+                        .find_map(|it| crate::remote::fill_template(it, &probe, "probe-1-1").err())
+                    {
+                        findings.push(Finding {
+                            policy: idx,
+                            pos: *pos,
+                            code: "never-satisfied",
+                            message: format!("{label} has a remote rule that can never fetch gating.yaml ({why}), so it is never satisfied for builds"),
+                        });
+                    }
+                    let builds = policy.subject_types.iter().any(|it| {
+                        it == "*"
+                            || it == "koji_build"
+                            || it == "brew-build"
+                            || it.starts_with("redhat-")
+                    });
+                    if !builds {
+                        findings.push(Finding {
+                            policy: idx,
+                            pos: *pos,
+                            code: "rule-never-applies",
+                            message: format!("{label} has a remote rule, but remote rules apply only to Koji builds and its subject types ({}) have none", policy.subject_types.join(", ")),
+                        });
                     }
                 }
             }

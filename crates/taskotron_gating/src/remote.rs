@@ -57,7 +57,9 @@ pub fn fill_template(template: &str, source: &Source, subject_id: &str) -> Resul
         out.push_str(&rest[..start]);
         let after = &rest[start + 1..];
         let Some(end) = after.find('}') else {
-            return Err(format!("the URL template {template:?} has an unclosed `{{`"));
+            return Err(format!(
+                "the URL template {template:?} has an unclosed `{{`"
+            ));
         };
         match &after[..end] {
             "pkg_namespace" => out.push_str(&source.namespace),
@@ -100,8 +102,9 @@ mod tests {
 
     #[test]
     fn sources_and_templates() {
-        let source = parse_source("git+https://src.fedoraproject.org/rpms/python-requests.git#abc123")
-            .expect("a source");
+        let source =
+            parse_source("git+https://src.fedoraproject.org/rpms/python-requests.git#abc123")
+                .expect("a source");
         assert_eq!(
             source,
             Source {
@@ -111,8 +114,12 @@ mod tests {
             }
         );
         assert_eq!(
-            fill_template(&default_template("http://127.0.0.1:1/distgit/"), &source, "x")
-                .expect("filled"),
+            fill_template(
+                &default_template("http://127.0.0.1:1/distgit/"),
+                &source,
+                "x"
+            )
+            .expect("filled"),
             "http://127.0.0.1:1/distgit/rpms/python-requests/raw/abc123/f/gating.yaml"
         );
         assert_eq!(
@@ -123,14 +130,23 @@ mod tests {
         assert!(fill_template("http://h/{rev", &source, "x").is_err());
         assert_eq!(parse_source("git+https://h/foo#"), None);
         assert_eq!(parse_source("https://h/foo"), None);
-        assert_eq!(parse_source("git://h/foo.git#r").map(|it| it.namespace), Some(String::new()));
+        assert_eq!(
+            parse_source("git://h/foo.git#r").map(|it| it.namespace),
+            Some(String::new())
+        );
     }
 
     #[test]
     fn product_versions_from_dist_tags() {
-        assert_eq!(product_version_of_nvr("foo-1.0-1.fc44").as_deref(), Some("fedora-44"));
+        assert_eq!(
+            product_version_of_nvr("foo-1.0-1.fc44").as_deref(),
+            Some("fedora-44")
+        );
         assert_eq!(product_version_of_nvr("foo-1.0-1.el9_2").as_deref(), None);
-        assert_eq!(product_version_of_nvr("foo-1.0-1.el9").as_deref(), Some("epel-9"));
+        assert_eq!(
+            product_version_of_nvr("foo-1.0-1.el9").as_deref(),
+            Some("epel-9")
+        );
         assert_eq!(product_version_of_nvr("FEDORA-2026-abc"), None);
     }
 }

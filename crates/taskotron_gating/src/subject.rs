@@ -204,7 +204,10 @@ pub fn may_waive(permissions: &[WaivePermission], user: &str, testcase: &str) ->
     permissions.is_empty()
         || permissions.iter().any(|entry| {
             entry.testcases.iter().any(|glob| fnmatch(glob, testcase))
-                && !entry.testcases_ignore.iter().any(|glob| fnmatch(glob, testcase))
+                && !entry
+                    .testcases_ignore
+                    .iter()
+                    .any(|glob| fnmatch(glob, testcase))
                 && entry.users.iter().any(|it| it == user)
         })
 }
@@ -219,7 +222,10 @@ mod tests {
         assert_eq!(types.resolve("brew-build").id, "koji_build");
         assert!(types.resolve("koji_build").is_nvr);
         assert!(types.resolve("bodhi_update").ignore_missing_policy);
-        assert_eq!(types.resolve("compose").queries()[0].item_key, "productmd.compose.id");
+        assert_eq!(
+            types.resolve("compose").queries()[0].item_key,
+            "productmd.compose.id"
+        );
         let odd = types.resolve("my_thing");
         assert!(!types.is_known("my_thing"));
         assert_eq!(

@@ -72,3 +72,35 @@ rules:
     .expect("valid");
     assert!(lint(&clean, now).is_empty());
 }
+
+#[test]
+fn remote_rules_that_can_never_work() {
+    let src = "--- !Policy
+id: bad-template
+product_versions: [fedora-*]
+decision_context: c
+subject_type: koji_build
+rules:
+  - !RemoteRule {required: true, sources: ['https://h/{pkg}/gating.yaml']}
+--- !Policy
+id: updates
+product_versions: [fedora-*]
+decision_context: c
+subject_type: bodhi_update
+rules:
+  - !PassingTestCaseRule {test_case_name: a}
+  - !RemoteRule {required: true}
+";
+    let policies = parse_policies(src, Origin::Server).expect("valid policies");
+    let now = NaiveDate::from_ymd_opt(2026, 11, 27)
+        .and_then(|it| it.and_hms_opt(0, 0, 0))
+        .expect("a date");
+    let found = lint(&policies, now);
+    let codes: Vec<(usize, &str)> = found.iter().map(|it| (it.pos.line, it.code)).collect();
+    assert_eq!(codes, [(7, "never-satisfied"), (15, "rule-never-applies")]);
+    assert!(
+        found[0].message.contains("unknown placeholder {pkg}"),
+        "{}",
+        found[0].message
+    );
+}

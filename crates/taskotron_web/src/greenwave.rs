@@ -259,7 +259,10 @@ fn diagnostics_text(problems: &[taskotron_task_format::diagnostic::Diagnostic]) 
     problems
         .iter()
         .map(|it| {
-            let mut text = format!("line {}, column {}: {}", it.pos.line, it.pos.column, it.message);
+            let mut text = format!(
+                "line {}, column {}: {}",
+                it.pos.line, it.pos.column, it.message
+            );
             if let Some(help) = &it.help {
                 text.push_str(&format!(" ({help})"));
             }
@@ -401,7 +404,11 @@ async fn decision(
             .ignore_missing_policy
     });
     if decided.decision.applicable_policies.is_empty() && !ask.on_demand && !missing_policy_ok {
-        let types: Vec<&str> = ask.subjects.iter().map(|it| it.subject_type.as_str()).collect();
+        let types: Vec<&str> = ask
+            .subjects
+            .iter()
+            .map(|it| it.subject_type.as_str())
+            .collect();
         return Err(ApiError::NotFound(format!(
             "Found no applicable policies for {} subjects at gating point(s) {} in {}",
             types.join(", "),
@@ -464,10 +471,7 @@ pub(crate) fn decision_json(decided: &Decided, with_policies: bool) -> Value {
 }
 
 /// Parse a decision request (everything but `verbose`).
-fn parse_ask(
-    state: &AppState,
-    request: &serde_json::Map<String, Value>,
-) -> Result<Ask, ApiError> {
+fn parse_ask(state: &AppState, request: &serde_json::Map<String, Value>) -> Result<Ask, ApiError> {
     let product_version = request
         .get("product_version")
         .and_then(Value::as_str)
@@ -658,7 +662,8 @@ pub(crate) async fn make_decision(state: &AppState, ask: &mut Ask) -> Result<Dec
         match sources.get(&subject.identifier) {
             Some(Ok(Some(info))) => subject.created = info.created,
             Some(Ok(None)) => {
-                subject.build_info_error = Some(format!("Koji has no build {}", subject.identifier));
+                subject.build_info_error =
+                    Some(format!("Koji has no build {}", subject.identifier));
             }
             Some(Err(err)) => subject.build_info_error = Some(err.clone()),
             None => {}
@@ -847,7 +852,11 @@ async fn remote_rule(
         Some(Err(err)) => return failed(err.clone()),
         None => return failed("Koji was not asked about the build".to_owned()),
     };
-    let Some(source) = info.source.as_deref().and_then(taskotron_gating::parse_source) else {
+    let Some(source) = info
+        .source
+        .as_deref()
+        .and_then(taskotron_gating::parse_source)
+    else {
         return failed(format!(
             "the Koji build {} has no dist-git source with a revision",
             subject.identifier
@@ -944,7 +953,9 @@ async fn build_info(settings: &GatingSettings, nvr: &str) -> Result<Option<Build
         return Ok(None);
     };
     let created = build.creation_ts.and_then(|seconds| {
-        let micros = format!("{:.0}", seconds * 1_000_000.0).parse::<i64>().ok()?;
+        let micros = format!("{:.0}", seconds * 1_000_000.0)
+            .parse::<i64>()
+            .ok()?;
         chrono::DateTime::from_timestamp_micros(micros).map(|it| it.naive_utc())
     });
     let info = BuildInfo {

@@ -422,7 +422,7 @@ async fn new_waiver(
         .gating
         .policies
         .iter()
-        .any(|it| it.subject_types.iter().any(|t| *t == subject_type));
+        .any(|it| it.subject_types.contains(&subject_type));
     if !named && !types.is_known(&subject_type) {
         return Err(ApiError::validation(
             "subject_type",
@@ -443,14 +443,18 @@ async fn new_waiver(
             if !types.resolve(&subject_type).is_nvr {
                 return Err(ApiError::validation(
                     "scope",
-                    format!("package waivers are only for subject types whose identifiers are NVRs, not {subject_type}"),
+                    format!(
+                        "package waivers are only for subject types whose identifiers are NVRs, not {subject_type}"
+                    ),
                     "value_error",
                 ));
             }
             if taskotron_types::Nvr::parse(&subject_identifier).is_ok() {
                 return Err(ApiError::validation(
                     "subject_identifier",
-                    format!("a package waiver names the package, not a build ({subject_identifier:?} is an NVR)"),
+                    format!(
+                        "a package waiver names the package, not a build ({subject_identifier:?} is an NVR)"
+                    ),
                     "value_error",
                 ));
             }

@@ -116,12 +116,26 @@ async fn decisions_say_what_blocks_and_what_to_do() {
         assert_eq!(
             codes(&answer),
             vec![
-                ("result-failed".into(), "rerun-or-waive".into(), "dist.depcheck".into()),
-                ("result-errored".into(), "rerun-or-waive".into(), "dist.rpmlint".into()),
-                ("result-missing".into(), "run-or-waive".into(), "dist.abicheck".into()),
+                (
+                    "result-failed".into(),
+                    "rerun-or-waive".into(),
+                    "dist.depcheck".into()
+                ),
+                (
+                    "result-errored".into(),
+                    "rerun-or-waive".into(),
+                    "dist.rpmlint".into()
+                ),
+                (
+                    "result-missing".into(),
+                    "run-or-waive".into(),
+                    "dist.abicheck".into()
+                ),
             ]
         );
-        let errored = answer["explanation"][1]["message"].as_str().unwrap_or_default();
+        let errored = answer["explanation"][1]["message"]
+            .as_str()
+            .unwrap_or_default();
         assert!(errored.contains("VM died"), "{errored}");
 
         // A queued check of the job queue turns "missing" into "wait".

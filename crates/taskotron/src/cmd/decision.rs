@@ -36,6 +36,10 @@ pub(crate) struct Args {
     /// Print the server's JSON answer instead.
     #[arg(long)]
     json: bool,
+    /// Dry run: decide with this proposed policy file instead of the
+    /// server's policies (nothing changes on the server).
+    #[arg(long, value_name = "FILE")]
+    policies: Option<std::path::PathBuf>,
 }
 
 pub(crate) fn main(config_path: Option<&Path>, args: Args) -> i32 {
@@ -71,15 +75,21 @@ async fn ask(config_path: Option<&Path>, args: &Args) -> anyhow::Result<Value> {
         }
     };
     let url = format!("{server}/api/v1.0/decision");
+    let mut request = json!({
+        "product_version": args.product_version,
+        "decision_context": args.contexts,
+        "subject_type": args.subject_type,
+        "subject_identifier": args.subject,
+        "verbose": true,
+    });
+    if let Some(file) = &args.policies {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read the proposed policies {}", file.display()))?;
+        request["policies"] = json!(text);
+    }
     let response = reqwest::Client::new()
         .post(&url)
-        .json(&json!({
-            "product_version": args.product_version,
-            "decision_context": args.contexts,
-            "subject_type": args.subject_type,
-            "subject_identifier": args.subject,
-            "verbose": true,
-        }))
+        .json(&request)
         .send()
         .await
         .with_context(|| format!("cannot reach {url}"))?;
@@ -99,7 +109,12 @@ async fn ask(config_path: Option<&Path>, args: &Args) -> anyhow::Result<Value> {
 fn render(args: &Args, answer: &Value) -> String {
     let satisfied = answer["policies_satisfied"] == true;
     let mut out = format!(
-        "{} {} in {} ({}): {}\n{}\n",
+        "{}{} {} in {} ({}): {}\n{}\n",
+        if answer["dry_run"] == true {
+            "DRY RUN with the proposed policies: "
+        } else {
+            ""
+        },
         args.subject_type,
         args.subject,
         args.product_version,
@@ -128,7 +143,20 @@ fn render(args: &Args, answer: &Value) -> String {
             out.push('\n');
         }
     }
-    if !satisfied {
+    let reasons = answer["explanation"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if !reasons.is_empty() {
+        out.push_str("\nWhat to do:\n");
+        for it in &reasons {
+            out.push_str(&format!(
+                "  [{}] {}\n",
+                it["code"].as_str().unwrap_or("?"),
+                it["message"].as_str().unwrap_or_default()
+            ));
+        }
+    } else if !satisfied {
         out.push_str(
             "\nWait for missing or incomplete checks, re-run failed ones, or waive them \
              (POST /api/v1.0/waivers/).\n",
@@ -205,6 +233,7 @@ fn plain(kind: &str) -> &str {
         "excluded" => "the package is excluded",
         "failed-fetch-gating-yaml" => "gating.yaml could not be read",
         "missing-gating-yaml" => "gating.yaml is missing",
+        "koji-build-unavailable" => "Koji could not say when the build was made",
         "invalid-gating-yaml" => "gating.yaml is invalid",
         other => other,
     }
@@ -223,6 +252,7 @@ mod tests {
             contexts: vec!["bodhi_update_push_testing".into()],
             server: None,
             json: false,
+            policies: None,
         };
         let answer = json!({
             "policies_satisfied": false,
@@ -248,6 +278,24 @@ mod tests {
              \x20 PASSED   dist.depcheck (result 11)\n\
              \x20 WAIVED   dist.upgradepath (result 13), it errored by carol (through bodhi): \"infra outage\"\n\
              \nWait for missing or incomplete checks, re-run failed ones, or waive them (POST /api/v1.0/waivers/).\n"
+        );
+        let mut explained = answer.clone();
+        explained["dry_run"] = json!(true);
+        explained["explanation"] = json!([
+            {"code": "result-failed", "message": "dist.rpmlint failed for koji_build foo-1.0-1.fc44 (result 12): fix and re-run it, or waive it"},
+            {"code": "check-running", "message": "dist.abicheck has no result for koji_build foo-1.0-1.fc44 yet, but the check is running: wait for it"},
+        ]);
+        let text = render(&args, &explained);
+        assert!(
+            text.starts_with("DRY RUN with the proposed policies: koji_build foo-1.0-1.fc44"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(
+                "What to do:\n  [result-failed] dist.rpmlint failed for koji_build foo-1.0-1.fc44 (result 12): fix and re-run it, or waive it\n  \
+                 [check-running] dist.abicheck has no result for koji_build foo-1.0-1.fc44 yet, but the check is running: wait for it\n"
+            ),
+            "{text}"
         );
     }
 }

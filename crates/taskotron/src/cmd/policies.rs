@@ -199,6 +199,79 @@ pub(crate) fn load_dir(dir: &Path) -> anyhow::Result<Vec<taskotron_gating::Polic
     Ok(all)
 }
 
+/// Everything `serve`'s gating APIs decide with, from the configuration:
+/// the policies of `[gating] policies-dir`, the Greenwave version, the
+/// subject types (Fedora's plus `[[gating.subject-types]]`), the waiver
+/// rules of `[waivers]`, the Koji hub (`[koji] hub-url`) and dist-git
+/// (`[distgit] url`) that remote rules and validity windows ask.
+#[allow(
+    dead_code,
+    reason = "serve.rs calls it once it is wired there (serve.rs belongs to another change)"
+)]
+pub(crate) fn gating_settings(
+    config: &taskotron_config::Config,
+) -> anyhow::Result<taskotron_web::greenwave::GatingSettings> {
+    let policies = match &config.gating.policies_dir {
+        Some(dir) => load_dir(dir)?,
+        None => Vec::new(),
+    };
+    let extra = config
+        .gating
+        .subject_types
+        .iter()
+        .map(|it| taskotron_gating::SubjectType {
+            id: it.id.clone(),
+            aliases: it.aliases.clone(),
+            item_key: it.item_key.clone().unwrap_or_else(|| "item".to_owned()),
+            is_koji_build: it.is_koji_build,
+            is_nvr: it.is_nvr,
+            ignore_missing_policy: it.ignore_missing_policy,
+            result_queries: it
+                .result_queries
+                .iter()
+                .map(|query| taskotron_gating::ResultQuery {
+                    item_key: query.item_key.clone(),
+                    keys: query
+                        .keys
+                        .iter()
+                        .map(|(key, values)| {
+                            (
+                                key.clone(),
+                                values.split(',').map(|v| v.trim().to_owned()).collect(),
+                            )
+                        })
+                        .collect(),
+                })
+                .collect(),
+        })
+        .collect();
+    let settings = taskotron_web::greenwave::GatingSettings {
+        policies,
+        superusers: config.waivers.superusers.clone(),
+        permissions: config
+            .waivers
+            .permissions
+            .iter()
+            .map(|it| taskotron_gating::WaivePermission {
+                testcases: it.testcases.clone(),
+                testcases_ignore: it.testcases_ignore.clone(),
+                users: it.users.clone(),
+            })
+            .collect(),
+        subject_types: taskotron_gating::SubjectTypes::fedora().with(extra),
+        greenwave_version: config
+            .gating
+            .greenwave_version
+            .clone()
+            .unwrap_or_else(|| taskotron_web::greenwave::GREENWAVE_VERSION.to_owned()),
+        distgit_url: Some(config.distgit.url.clone()),
+        ..taskotron_web::greenwave::GatingSettings::default()
+    };
+    settings
+        .with_koji(&config.koji.hub_url)
+        .map_err(|err| anyhow::anyhow!("[koji] hub-url: {err}"))
+}
+
 /// The file itself, or a directory's `*.yaml` files in name order.
 fn policy_files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     if !path.is_dir() {
