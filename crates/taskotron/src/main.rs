@@ -59,6 +59,20 @@ enum Command {
     Vercmp(cmd::vercmp::Args),
     /// Lease jobs from a server and run them on this machine.
     Worker(cmd::worker::Args),
+    /// Tell a running server that a build, update or other event happened.
+    Trigger(cmd::trigger::Args),
+    /// Trigger rules: check a file, or see what an event would plan.
+    #[command(subcommand)]
+    Rules(cmd::rules::Command),
+    /// List a server's events (what the scheduler learnt), or show one.
+    Events(cmd::inspect::EventsArgs),
+    /// List, show, re-run or cancel a server's jobs.
+    #[command(subcommand)]
+    Jobs(cmd::inspect::JobsCommand),
+    /// List the workers a server knows.
+    Workers(cmd::inspect::PlainArgs),
+    /// The scheduler's state: events by state, pollers and their watermarks.
+    Status(cmd::inspect::PlainArgs),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +92,12 @@ fn main() -> ExitCode {
         Command::Worker(args) => cmd::worker::main(cli.config.as_deref(), args),
         Command::Policies(args) => cmd::policies::main(args),
         Command::Decision(args) => cmd::decision::main(cli.config.as_deref(), args),
+        Command::Trigger(args) => cmd::trigger::main(cli.config.as_deref(), args),
+        Command::Rules(command) => cmd::rules::main(cli.config.as_deref(), command),
+        Command::Events(args) => cmd::inspect::events(cli.config.as_deref(), args),
+        Command::Jobs(command) => cmd::inspect::jobs(cli.config.as_deref(), command),
+        Command::Workers(args) => cmd::inspect::workers(cli.config.as_deref(), args),
+        Command::Status(args) => cmd::inspect::status(cli.config.as_deref(), args),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

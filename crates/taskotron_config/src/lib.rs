@@ -73,7 +73,8 @@ pub struct Config {
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct SchedulerConfig {
     /// `rules`: the trigger rules file (taskotron-trigger's YAML). Without
-    /// it `serve` records events but plans no job.
+    /// it scheduling is off: `serve` neither consumes the bus nor polls
+    /// Koji and Bodhi, and events posted to the API wait unplanned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rules: Option<PathBuf>,
     /// `arches`: the architectures a rule without `arches` runs its tasks

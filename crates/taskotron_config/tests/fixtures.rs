@@ -10,7 +10,7 @@ use std::time::Duration;
 use taskotron_config::{
     AmqpConfig, ApiConfig, BodhiConfig, Config, ConfigError, DatabaseConfig, DistgitConfig,
     GatingConfig, KojiConfig, ReposConfig, ResultsdbConfig, RunnerConfig, SandboxKind,
-    ServerConfig, TagRepoConfig, WaiversConfig,
+    SchedulerConfig, ServerConfig, TagRepoConfig, WaiversConfig,
 };
 
 /// Each bad fixture with the fragments its error message must contain (besides
@@ -137,6 +137,20 @@ fn expected_good() -> Config {
         waivers: WaiversConfig {
             superusers: vec!["bodhi".into()],
             ..WaiversConfig::default()
+        },
+        scheduler: SchedulerConfig {
+            rules: Some("/etc/taskotron/trigger_rules.yml".into()),
+            arches: vec!["x86_64".into(), "aarch64".into()],
+            tasks_dir: Some("/srv/taskotron/tasks".into()),
+            bus: true,
+            queue: "taskotron-prod".into(),
+            consume_prefix: "org.fedoraproject.stg".into(),
+            koji_poll: Duration::from_secs(120),
+            bodhi_poll: Duration::ZERO,
+            overlap: Duration::from_secs(1800),
+            koji_event_overlap: 500,
+            lookback: Duration::from_secs(86_400),
+            max_attempts: 5,
         },
     }
 }

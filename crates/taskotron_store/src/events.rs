@@ -195,8 +195,8 @@ pub struct EventFilter {
     pub item: Option<String>,
     /// Only with this message type.
     pub message_type: Option<String>,
-    /// Only older than the event with this id (paging).
-    pub before_id: Option<i64>,
+    /// Only older than the event with this uuid (paging).
+    pub before: Option<String>,
     /// At most this many (1 to 1000; default 100).
     pub limit: Option<u32>,
 }
@@ -628,8 +628,10 @@ impl Store {
             if let Some(message_type) = &filter.message_type {
                 sql.push(" AND e.message_type = ").text(message_type);
             }
-            if let Some(before) = filter.before_id {
-                sql.push(" AND e.id < ").int(before);
+            if let Some(before) = &filter.before {
+                sql.push(" AND e.id < (SELECT b.id FROM events b WHERE b.uuid = ")
+                    .text(before)
+                    .push(")");
             }
             sql.push(" ORDER BY e.id DESC LIMIT ");
             sql.int_literal(i64::from(filter.limit.unwrap_or(100).clamp(1, 1000)));

@@ -128,6 +128,47 @@ impl Fact {
         self.text("item_revision").unwrap_or_else(|| self.item())
     }
 
+    /// Whether someone asked for this item's checks to run again
+    /// (`retrigger: true`): its jobs are new re-runs, and the event has no
+    /// natural key.
+    #[must_use]
+    pub fn is_retrigger(&self) -> bool {
+        self.get("retrigger").and_then(Json::as_bool) == Some(true)
+    }
+
+    /// The key every source finds this event by, so that a bus message, a
+    /// poller and the API naming the same event make one: a Koji build by
+    /// its NVR (`koji_build:NVR:complete`), a tag change by build, tag and
+    /// direction (`koji_tag:NVR:TAG:tagged`), an update by alias and
+    /// version hash (`bodhi_update:ALIAS:HASH`), a compose by id and status;
+    /// anything else by its type, item and revision. A re-trigger has none:
+    /// each request counts.
+    #[must_use]
+    pub fn natural_key(&self) -> Option<String> {
+        if self.is_retrigger() {
+            return None;
+        }
+        let item = self.item();
+        let revision = self.item_revision();
+        Some(match self.message_type() {
+            message_type::KOJI_BUILD_COMPLETED => format!("koji_build:{item}:complete"),
+            message_type::KOJI_TAG_CHANGED => format!(
+                "koji_tag:{}:{item}:{}",
+                self.text("nvr").unwrap_or(revision),
+                if self.text("action") == Some("untag") {
+                    "untagged"
+                } else {
+                    "tagged"
+                }
+            ),
+            message_type::BODHI_UPDATE_READY => format!("bodhi_update:{item}:{revision}"),
+            message_type::COMPOSE_COMPLETED => {
+                format!("compose:{item}:{}", self.text("status").unwrap_or(revision))
+            }
+            other => format!("{other}:{}:{item}:{revision}", self.item_type()),
+        })
+    }
+
     /// The fields as one JSON object.
     #[must_use]
     pub fn to_json(&self) -> Json {
@@ -208,6 +249,41 @@ mod tests {
             ),
             Err(FactError::Field("item_revision"))
         );
+    }
+
+    #[test]
+    fn natural_keys_depend_only_on_what_every_source_knows() {
+        let build = Fact::new(
+            "KojiBuildPackageCompleted",
+            "koji_build",
+            "a-1-1.fc44",
+            "a-1-1.fc44",
+        )
+        .with("build_id", 7);
+        assert_eq!(
+            build.natural_key().as_deref(),
+            Some("koji_build:a-1-1.fc44:complete")
+        );
+        let tag = Fact::new("KojiTagChanged", "koji_tag", "f44-pending", "a-1-1.fc44")
+            .with("nvr", "a-1-1.fc44");
+        assert_eq!(
+            tag.natural_key().as_deref(),
+            Some("koji_tag:a-1-1.fc44:f44-pending:tagged")
+        );
+        let untag = tag.clone().with("action", "untag");
+        assert_eq!(
+            untag.natural_key().as_deref(),
+            Some("koji_tag:a-1-1.fc44:f44-pending:untagged")
+        );
+        let update = Fact::new("BodhiUpdateReady", "bodhi_update", "FEDORA-2026-1", "abc");
+        assert_eq!(
+            update.natural_key().as_deref(),
+            Some("bodhi_update:FEDORA-2026-1:abc")
+        );
+        assert_eq!(update.clone().with("retrigger", true).natural_key(), None);
+        assert!(!update.is_retrigger());
+        let other = Fact::new("Custom", "thing", "x", "y");
+        assert_eq!(other.natural_key().as_deref(), Some("Custom:thing:x:y"));
     }
 
     #[test]

@@ -38,6 +38,7 @@ fn table() -> Vec<RouteEntry> {
         ("POST", "/api/v1/jobs", post(enqueue)),
         ("GET", "/api/v1/jobs/{uuid}", get(one_job)),
         ("POST", "/api/v1/jobs/{uuid}/cancel", post(cancel)),
+        ("POST", "/api/v1/jobs/{uuid}/rerun", post(rerun)),
     ]
 }
 
@@ -263,6 +264,30 @@ async fn cancel(
         .ok_or_else(|| ApiError::NotFound(format!("job {uuid} not found")))?;
     tracing::info!(job.id = %uuid, cancelled, by = who.as_deref().unwrap_or("anonymous"), "job cancel asked");
     Ok(Json(json!({"cancelled": cancelled, "job": render_job(&job)})).into_response())
+}
+
+async fn rerun(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(uuid): Path<String>,
+) -> Result<Response, ApiError> {
+    let who = state.resultsdb.auth.check(&headers)?;
+    let uuid = parse_uuid(&uuid)?;
+    let Some((key, new)) = state.store.rerun_job(&uuid).await? else {
+        return Err(ApiError::NotFound(format!("job {uuid} not found")));
+    };
+    state.worker.wake.notify_waiters();
+    let job = state
+        .store
+        .get_job(&new)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("job {new} not found")))?;
+    tracing::info!(job.id = %uuid, rerun.id = %new, rerun = key.rerun, by = who.as_deref().unwrap_or("anonymous"), "job re-run asked");
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"rerun_of": uuid, "job": render_job(&job)})),
+    )
+        .into_response())
 }
 
 /// What a worker must offer, as JSON.

@@ -13,6 +13,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod events;
 pub mod greenwave;
 pub mod jobs;
 pub mod outbox;
@@ -90,6 +91,15 @@ impl Metrics {
         }
     }
 
+    /// Register more metrics (the scheduler's, …) in the server's registry.
+    pub fn register_with(&self, register: impl FnOnce(&mut Registry)) {
+        let mut registry = self
+            .registry
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        register(&mut registry);
+    }
+
     fn encode(&self) -> Result<String, std::fmt::Error> {
         let mut out = String::new();
         let registry = self
@@ -114,6 +124,8 @@ pub struct AppState {
     pub gating: greenwave::Shared,
     /// The worker protocol's tokens, registrations and wake-ups.
     pub worker: Arc<worker_api::WorkerSettings>,
+    /// Wakes the scheduler's planner when the API records an event.
+    pub scheduler_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -130,6 +142,7 @@ impl AppState {
             resultsdb: Arc::new(settings),
             gating: Arc::new(greenwave::GatingSettings::default()),
             worker: Arc::new(worker_api::WorkerSettings::default()),
+            scheduler_wake: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -165,6 +178,12 @@ impl AppState {
     #[must_use]
     pub fn with_worker_api(mut self, settings: worker_api::WorkerSettings) -> AppState {
         self.worker = Arc::new(settings);
+        self
+    }
+
+    /// The same state, waking this planner when the API records an event.
+    pub fn with_scheduler_wake(mut self, wake: Arc<tokio::sync::Notify>) -> AppState {
+        self.scheduler_wake = wake;
         self
     }
 }
@@ -216,6 +235,7 @@ fn routes(state: AppState) -> Router {
         .merge(resultsdb::routes())
         .merge(greenwave::routes())
         .merge(jobs::routes())
+        .merge(events::routes())
         .merge(waivers::routes())
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .layer(TraceLayer::new_for_http())

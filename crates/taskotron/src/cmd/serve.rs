@@ -105,7 +105,7 @@ async fn serve(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
         store.describe()
     );
     let shutdown = CancellationToken::new();
-    let relay = amqp_url.map(|url| {
+    let relay = amqp_url.clone().map(|url| {
         let exchange = config.amqp.exchange.clone();
         let outbox = StoreOutbox::new(store.clone(), relay_name(local));
         let shutdown = shutdown.clone();
@@ -121,10 +121,28 @@ async fn serve(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
             .await;
         })
     });
+    let mut scheduler =
+        taskotron_scheduler::Scheduler::from_config(&config, &store, amqp_url.as_deref())
+            .context("cannot set up the scheduler")?;
     let state = AppState::with_settings(store.clone(), settings)
         .with_policies(policies)
         .with_waiver_superusers(config.waivers.superusers.clone())
-        .with_worker_api(WorkerSettings::new(worker_auth));
+        .with_worker_api(WorkerSettings::new(worker_auth))
+        .with_scheduler_wake(scheduler.wake.clone());
+    state
+        .metrics
+        .register_with(|registry| scheduler.metrics.register(registry));
+    scheduler.wake_jobs_with(state.worker.wake.clone());
+    tracing::info!(
+        rules = scheduler
+            .planner
+            .as_ref()
+            .map_or(0, |it| it.rules.rules.len()),
+        bus = scheduler.intake.is_some(),
+        pollers = scheduler.pollers.len(),
+        "scheduler set up"
+    );
+    let scheduler_tasks = scheduler.spawn(&shutdown);
     // Takes back the jobs of workers that stopped heartbeating.
     let sweeper = tokio::spawn(taskotron_web::jobs::run_sweeper(
         state.clone(),
@@ -143,6 +161,9 @@ async fn serve(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
         .context("the server stopped with an error")?;
     shutdown.cancel();
     sweeper.abort();
+    for task in scheduler_tasks {
+        let _ = task.await;
+    }
     if let Some(relay) = relay {
         let _ = relay.await;
     }

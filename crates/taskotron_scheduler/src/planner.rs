@@ -1,0 +1,218 @@
+//! The planner: new events in, jobs out, in the store's transactions.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use taskotron_store::events::{PendingEvent, PlanJob};
+use taskotron_store::jobs::{JobKey, NewJob, Requirements};
+use taskotron_store::{Store, StoreError};
+use taskotron_triggers::{Fact, PlanContext, PlannedJob, RuleSet};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::SchedulerMetrics;
+
+/// Events planned per transaction.
+pub const BATCH: u32 = 256;
+
+/// Where check revisions come from.
+#[derive(Debug, Clone, Default)]
+pub struct Revisions {
+    /// `<dir>/<task>/runtask.yml` are the formulas; without a directory
+    /// every check has revision `1`.
+    pub tasks_dir: Option<PathBuf>,
+}
+
+impl Revisions {
+    /// The revision of `task`: the first 12 hex digits of its formula's
+    /// SHA-256, so that changing a formula makes new job keys.
+    ///
+    /// # Errors
+    ///
+    /// Why the task has no formula.
+    pub fn of(&self, task: &str) -> Result<String, String> {
+        let Some(dir) = &self.tasks_dir else {
+            return Ok("1".to_owned());
+        };
+        if task.contains('/') || task.starts_with('.') {
+            return Err(format!("task {task:?} is not a plain name"));
+        }
+        let path = dir.join(task).join("runtask.yml");
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let digest = Sha256::digest(&bytes);
+                Ok(digest.iter().take(6).map(|b| format!("{b:02x}")).collect())
+            }
+            Err(err) => Err(format!(
+                "task {task} has no formula at {}: {err}",
+                path.display()
+            )),
+        }
+    }
+}
+
+/// Turns new events into jobs.
+#[derive(Debug, Clone)]
+pub struct Planner {
+    /// The store.
+    pub store: Store,
+    /// The rules.
+    pub rules: Arc<RuleSet>,
+    /// Architectures and the like.
+    pub context: PlanContext,
+    /// Check revisions.
+    pub revisions: Revisions,
+    /// Attempts each job gets.
+    pub max_attempts: u32,
+    /// Where counts go.
+    pub metrics: Arc<SchedulerMetrics>,
+    /// Woken (all waiters) when planning inserted jobs: the workers' long
+    /// polls.
+    pub jobs_wake: Arc<Notify>,
+}
+
+/// What one event asks for, as the store takes it.
+fn plan_one(
+    planner: &Planner,
+    event: &PendingEvent,
+    revisions: &mut BTreeMap<String, Result<String, String>>,
+) -> (Vec<PlanJob>, Option<String>) {
+    let fact = match Fact::from_json(event.fact.clone()) {
+        Ok(it) => it,
+        Err(err) => return (Vec::new(), Some(format!("cannot plan: {err}"))),
+    };
+    let plan = taskotron_triggers::plan(&planner.rules, &fact, &planner.context);
+    let mut notes = plan.notes;
+    if plan.matched.is_empty() {
+        notes.push("no rule matched".to_owned());
+    }
+    for discovery in &plan.discoveries {
+        notes.push(format!(
+            "{}: discovering tasks in {} ({}) is not supported yet",
+            discovery.rule, discovery.repo, discovery.branch
+        ));
+    }
+    let retrigger = fact.is_retrigger();
+    let mut jobs = Vec::with_capacity(plan.jobs.len());
+    for job in &plan.jobs {
+        let revision = revisions
+            .entry(job.task.clone())
+            .or_insert_with(|| planner.revisions.of(&job.task));
+        match revision {
+            Ok(revision) => jobs.push(plan_job(job, revision, planner.max_attempts, retrigger)),
+            Err(why) => {
+                if !notes.contains(why) {
+                    notes.push(why.clone());
+                }
+            }
+        }
+    }
+    let notes = (!notes.is_empty()).then(|| notes.join("; "));
+    (jobs, notes)
+}
+
+fn plan_job(job: &PlannedJob, revision: &str, max_attempts: u32, rerun: bool) -> PlanJob {
+    PlanJob {
+        job: NewJob {
+            key: JobKey {
+                check: job.task.clone(),
+                check_revision: revision.to_owned(),
+                item_type: job.item_type.clone(),
+                item: job.item.clone(),
+                item_revision: job.item_revision.clone(),
+                arch: job.arch.clone(),
+                rerun: 0,
+            },
+            priority: job.priority,
+            delay: Duration::ZERO,
+            requires: Requirements {
+                arch: job.match_host_arch.then(|| job.arch.clone()),
+                sandbox: None,
+                labels: job.labels.clone(),
+            },
+            max_attempts: max_attempts.max(1),
+        },
+        debounce: job.debounce,
+        rerun,
+    }
+}
+
+impl Planner {
+    /// Plan up to [`BATCH`] new events in one transaction; answers how many
+    /// this planner planned (others may have taken some).
+    ///
+    /// # Errors
+    ///
+    /// A store error; nothing of the batch is planned then.
+    pub async fn plan_pending(&self) -> Result<usize, StoreError> {
+        let events = self.store.new_events(BATCH).await?;
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let mut revisions = BTreeMap::new();
+        let batch: Vec<(i64, Vec<PlanJob>, Option<String>)> = events
+            .iter()
+            .map(|event| {
+                let (jobs, notes) = plan_one(self, event, &mut revisions);
+                (event.id, jobs, notes)
+            })
+            .collect();
+        let planned = self.store.plan_events(&batch).await?;
+        let mut count = 0;
+        let mut inserted = 0;
+        for (event, outcome) in events.iter().zip(&planned) {
+            let Some(outcome) = outcome else { continue };
+            count += 1;
+            inserted += outcome.inserted.len();
+            self.metrics.job("inserted", outcome.inserted.len());
+            self.metrics.job("existing", outcome.existing.len());
+            self.metrics.job("debounced", outcome.debounced.len());
+            tracing::debug!(
+                event = %event.uuid,
+                inserted = outcome.inserted.len(),
+                existing = outcome.existing.len(),
+                debounced = outcome.debounced.len(),
+                "event planned"
+            );
+        }
+        self.metrics.events_planned.inc_by(count as u64);
+        if inserted > 0 {
+            self.jobs_wake.notify_waiters();
+        }
+        Ok(count)
+    }
+
+    /// Plan until `shutdown`: at once when `wake` fires, and every second
+    /// for events other servers recorded.
+    pub async fn run(self, wake: Arc<Notify>, shutdown: CancellationToken) {
+        tracing::info!(rules = self.rules.rules.len(), "planner started");
+        let mut failures = 0u32;
+        loop {
+            match self.plan_pending().await {
+                Ok(planned) if planned > 0 => {
+                    failures = 0;
+                    continue;
+                }
+                Ok(_) => failures = 0,
+                Err(err) => {
+                    failures = failures.saturating_add(1);
+                    tracing::warn!(error = %err, failures, "planning failed; retrying");
+                }
+            }
+            let pause = Duration::from_millis(if failures > 0 {
+                (500 * u64::from(failures)).min(10_000)
+            } else {
+                1_000
+            });
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = wake.notified() => {}
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+        tracing::info!("planner stopped");
+    }
+}
