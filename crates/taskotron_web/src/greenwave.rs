@@ -174,7 +174,9 @@ impl BuildCache {
 /// The routes.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1.0/decision", post(decision))
+        .route("/api/v1.0/", get(landing))
+        .route("/healthcheck", get(healthcheck))
+        .route("/api/v1.0/decision", post(decision).options(preflight))
         .route("/api/v1.0/policies", get(policies))
         .route("/api/v1.0/subject_types", get(subject_types))
         .route("/api/v1.0/validate-gating-yaml", post(validate_gating_yaml))
@@ -186,10 +188,65 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 async fn about(State(state): State<AppState>) -> Json<Value> {
+    let auth_method = if state.resultsdb.auth.is_enabled() {
+        "token-or-basic"
+    } else {
+        "none"
+    };
     Json(json!({
         "version": state.gating.greenwave_version,
         "taskotron_version": crate::VERSION,
+        "auth_method": auth_method,
     }))
+}
+
+/// `GET /api/v1.0/`: where the APIs are, the outcome classes and the
+/// remote rule's URL template, as Greenwave's landing page lists them.
+async fn landing(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
+    let origin = crate::resultsdb::origin(&state, &headers);
+    let settings = &state.gating;
+    let template = settings
+        .distgit_url
+        .as_deref()
+        .map(taskotron_gating::default_template);
+    Json(json!({
+        "api_v1": format!("{origin}/api/v1.0/"),
+        "resultsdb_api_url": format!("{origin}/api/v2.0"),
+        "waiverdb_api_url": format!("{origin}/api/v1.0"),
+        "koji_base_url": settings.koji.as_ref().map(KojiClient::url),
+        "outcomes_passed": settings.outcomes.passed,
+        "outcomes_error": settings.outcomes.error,
+        "outcomes_incomplete": settings.outcomes.incomplete,
+        "remote_rule_policies": {"*": template},
+    }))
+}
+
+/// `GET /healthcheck`: the database answers.
+async fn healthcheck(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(json!({"message": "Health check OK"})).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "health check: the database does not answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"message": "The database does not answer"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// `OPTIONS /api/v1.0/decision`: the CORS preflight browsers send.
+async fn preflight() -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::ACCESS_CONTROL_ALLOW_METHODS, "POST, OPTIONS"),
+            (header::ACCESS_CONTROL_ALLOW_HEADERS, "Content-Type"),
+        ],
+    )
+        .into_response()
 }
 
 async fn policies(State(state): State<AppState>) -> Json<Value> {

@@ -32,6 +32,58 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1.0/waivers/", get(list).post(create))
         .route("/api/v1.0/waivers/+filtered", post(filtered))
         .route("/api/v1.0/waivers/{id}", get(one))
+        .route("/api/v1.0/config", get(config))
+        .route("/api/v1.0/permissions", get(permissions))
+}
+
+fn permission_json(entry: &taskotron_gating::WaivePermission) -> Value {
+    json!({
+        "testcases": entry.testcases,
+        "testcases_ignore": entry.testcases_ignore,
+        "users": entry.users,
+        "groups": [],
+    })
+}
+
+/// `GET /api/v1.0/config`: who may waive what, and who may waive for others.
+async fn config(State(state): State<AppState>) -> Json<Value> {
+    let entries: Vec<Value> = state
+        .gating
+        .permissions
+        .iter()
+        .map(permission_json)
+        .collect();
+    Json(json!({
+        "permission_mapping": entries,
+        "superusers": state.gating.superusers,
+    }))
+}
+
+/// `GET /api/v1.0/permissions[?testcase=T]`: the permission entries (that
+/// cover `T`).
+async fn permissions(State(state): State<AppState>, RawQuery(query): RawQuery) -> Json<Value> {
+    let testcase = form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
+        .find(|(key, _)| key == "testcase")
+        .map(|(_, value)| value.into_owned());
+    let entries: Vec<Value> = state
+        .gating
+        .permissions
+        .iter()
+        .filter(|entry| {
+            testcase.as_deref().is_none_or(|it| {
+                entry
+                    .testcases
+                    .iter()
+                    .any(|glob| taskotron_gating::fnmatch(glob, it))
+                    && !entry
+                        .testcases_ignore
+                        .iter()
+                        .any(|glob| taskotron_gating::fnmatch(glob, it))
+            })
+        })
+        .map(permission_json)
+        .collect();
+    Json(Value::Array(entries))
 }
 
 /// The keys a `+filtered` filter may hold.

@@ -267,6 +267,20 @@ async fn wire_details_clients_rely_on() {
             let answer = api.send("GET", path, &[], "").await;
             assert_eq!(answer.status, 200, "{path}: {}", answer.text);
         }
+        // Greenwave's landing page, health check and CORS preflight.
+        let (status, landing) = api.send("GET", "/api/v1.0/", &[], "").await.pair();
+        assert_eq!(status, 200);
+        assert_eq!(landing["resultsdb_api_url"], "http://rdb.example.test/api/v2.0");
+        assert_eq!(landing["outcomes_passed"], json!(["PASSED", "INFO"]));
+        assert_eq!(landing["outcomes_incomplete"], json!(["QUEUED", "RUNNING"]));
+        let (status, health) = api.send("GET", "/healthcheck", &[], "").await.pair();
+        assert_eq!((status, health["message"].as_str()), (200, Some("Health check OK")));
+        let preflight = api.send("OPTIONS", "/api/v1.0/decision", &[], "").await;
+        assert_eq!(preflight.status, 200);
+        assert_eq!(
+            preflight.headers.get("access-control-allow-origin").map(|it| it.as_bytes()),
+            Some(&b"*"[..])
+        );
         // about reports the Greenwave version we match (a setting).
         let (_, about) = api.send("GET", "/api/v1.0/about", &[], "").await.pair();
         assert_eq!(about["version"], "2.3.0-test");

@@ -198,6 +198,16 @@ async fn package_waivers_expiry_and_permissions() {
         assert_eq!(count(&api).await, before, "nothing written");
         let (status, _) = post(&api, "alice-token", &waiver("foo-1.0-1.fc44", "secret.scan")).await;
         assert_eq!(status, 201);
+
+        // WaiverDB's config and permissions endpoints show the same rules.
+        let (_, config) = get(&api, "/api/v1.0/config").await;
+        assert_eq!(config["superusers"], json!(["bodhi"]));
+        assert_eq!(config["permission_mapping"][1]["users"], json!(["bob"]));
+        let (_, covering) = get(&api, "/api/v1.0/permissions?testcase=secret.scan").await;
+        assert_eq!(covering.as_array().map(Vec::len), Some(1), "{covering}");
+        assert_eq!(covering[0]["users"], json!(["alice"]));
+        let (_, all) = get(&api, "/api/v1.0/permissions").await;
+        assert_eq!(all.as_array().map(Vec::len), Some(2));
     })
     .await;
 }

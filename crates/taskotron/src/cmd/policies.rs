@@ -294,3 +294,64 @@ fn policy_files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     }
     Ok(files)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gating_settings_come_from_the_configuration() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        std::fs::write(
+            dir.path().join("a.yaml"),
+            "--- !Policy\nid: p\nproduct_versions: [fedora-*]\ndecision_context: c\nsubject_type: koji_build\nrules: []\n",
+        )
+        .expect("written");
+        let toml = format!(
+            "[gating]\npolicies-dir = {:?}\ngreenwave-version = \"9.9\"\n\
+             [[gating.subject-types]]\nid = \"image\"\naliases = [\"img\"]\nignore-missing-policy = true\n\
+             result-queries = [{{item-key = \"image_id\", keys = {{type = \"image, container\"}}}}]\n\
+             [waivers]\nsuperusers = [\"bodhi\"]\n\
+             [[waivers.permissions]]\ntestcases = [\"dist.*\"]\nusers = [\"alice\"]\n\
+             [koji]\nhub-url = \"http://127.0.0.1:9/kojihub\"\n[distgit]\nurl = \"http://127.0.0.1:9/distgit\"\n",
+            dir.path().display().to_string()
+        );
+        let config = taskotron_config::Config::from_toml_str(&toml, "test.toml").expect("valid");
+        let settings = gating_settings(&config).expect("settings");
+        assert_eq!(settings.policies.len(), 1);
+        assert_eq!(settings.greenwave_version, "9.9");
+        let image = settings.subject_types.resolve("img");
+        assert_eq!(image.id, "image");
+        assert!(image.ignore_missing_policy);
+        assert_eq!(
+            image.result_queries[0].keys,
+            vec![(
+                "type".to_owned(),
+                vec!["image".to_owned(), "container".to_owned()]
+            )]
+        );
+        assert!(taskotron_gating::may_waive(
+            &settings.permissions,
+            "alice",
+            "dist.rpmlint"
+        ));
+        assert!(!taskotron_gating::may_waive(
+            &settings.permissions,
+            "bob",
+            "dist.rpmlint"
+        ));
+        assert_eq!(settings.superusers, ["bodhi"]);
+        assert_eq!(
+            settings.distgit_url.as_deref(),
+            Some("http://127.0.0.1:9/distgit")
+        );
+        assert!(settings.koji.is_some());
+
+        let bad = taskotron_config::Config::from_toml_str(
+            "[[waivers.permissions]]\ntestcases = [\"dist.*\"]\n",
+            "bad.toml",
+        )
+        .expect_err("an entry without users");
+        assert!(bad.to_string().contains("waivers.permissions[0]"), "{bad}");
+    }
+}
