@@ -382,7 +382,9 @@ pub(crate) struct Ask {
     pub(crate) on_demand: bool,
     /// Only results and waivers made by then (microseconds).
     pub(crate) until: Option<i64>,
-    /// Waivers to leave out.
+    /// Results to leave out (`ignore_result`).
+    pub(crate) ignored_results: Vec<i64>,
+    /// Waivers to leave out (`ignore_waiver`).
     pub(crate) ignored_waivers: Vec<i64>,
 }
 
@@ -566,24 +568,19 @@ fn parse_ask(state: &AppState, request: &serde_json::Map<String, Value>) -> Resu
         ),
         Some(_) => return Err(bad("Invalid 'when' value: use %Y-%m-%dT%H:%M:%S.%f")),
     };
-    if request
-        .get("ignore_result")
-        .and_then(Value::as_array)
-        .is_some_and(|it| !it.is_empty())
-    {
-        return Err(bad(
-            "ignore_result is not supported by this server yet; ask without it",
-        ));
-    }
-    let ignored_waivers: Vec<i64> = match request.get("ignore_waiver") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(ids)) => ids
-            .iter()
-            .map(Value::as_i64)
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| bad("ignore_waiver must be a list of waiver ids"))?,
-        Some(_) => return Err(bad("ignore_waiver must be a list of waiver ids")),
+    let ids = |name: &str| -> Result<Vec<i64>, ApiError> {
+        match request.get(name) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(ids)) => ids
+                .iter()
+                .map(Value::as_i64)
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| bad(format!("{name} must be a list of ids"))),
+            Some(_) => Err(bad(format!("{name} must be a list of ids"))),
+        }
     };
+    let ignored_results = ids("ignore_result")?;
+    let ignored_waivers = ids("ignore_waiver")?;
     let (policies, on_demand) = match (request.get("rules"), request.get("policies")) {
         (Some(_), Some(_)) => return Err(bad("Cannot have both rules and policies")),
         (Some(rules), None) => (Arc::new(vec![on_demand_policy(rules, &contexts)?]), true),
@@ -611,6 +608,7 @@ fn parse_ask(state: &AppState, request: &serde_json::Map<String, Value>) -> Resu
         policies,
         on_demand,
         until,
+        ignored_results,
         ignored_waivers,
     })
 }
@@ -800,9 +798,16 @@ pub(crate) async fn make_decision(state: &AppState, ask: &mut Ask) -> Result<Dec
             }
         }
     }
-    let found = latest_results(state, &ask.subjects, &testcases, ask.until)
+    let mut found = latest_results(state, &ask.subjects, &testcases, ask.until)
         .await
         .map_err(unreadable("results-unreadable", "results"))?;
+    if !ask.ignored_results.is_empty() {
+        // As Greenwave: an ignored result is left out of the latest ones
+        // (an older result of the same kind does not take its place).
+        for results in found.values_mut() {
+            results.retain(|it| !ask.ignored_results.contains(&it.id));
+        }
+    }
     let lookup = |subject: &Subject, testcase: &str| -> Vec<LatestResult> {
         found
             .get(&result_key(subject, testcase))
@@ -1357,6 +1362,20 @@ pub(crate) fn announce_waivers(state: &AppState, waivers: &[StoredWaiver]) {
             )
         })
         .collect();
+    let mut asks = asks;
+    // A list of waivers shares one timestamp: one comparison per subject.
+    let mut seen = Vec::new();
+    asks.retain(|(subject, version, at)| {
+        let key = (
+            subject.subject_type.clone(),
+            subject.identifier.clone(),
+            version.clone(),
+            *at,
+        );
+        let new = !seen.contains(&key);
+        seen.push(key);
+        new
+    });
     let state = state.clone();
     tokio::spawn(async move {
         for (subject, version, at) in asks {
@@ -1392,6 +1411,7 @@ async fn announce(state: &AppState, prefix: &str, subject: Subject, version: &st
             policies: policies.clone(),
             on_demand: false,
             until: Some(at - 1),
+            ignored_results: Vec::new(),
             ignored_waivers: Vec::new(),
         };
         let before = make_decision(state, &mut ask).await;

@@ -137,6 +137,13 @@ async fn decisions_say_what_blocks_and_what_to_do() {
             .as_str()
             .unwrap_or_default();
         assert!(errored.contains("VM died"), "{errored}");
+        // ignore_result leaves a result out, as if it were not there.
+        let failed = answer["unsatisfied_requirements"][0]["result_id"].clone();
+        let mut ignoring = ask(nvr);
+        ignoring["ignore_result"] = json!([failed]);
+        let (_, answer) = decide(&api, &ignoring).await;
+        assert_eq!(codes(&answer)[0].0, "result-missing", "{answer}");
+        assert_eq!(codes(&answer)[0].2, "dist.depcheck");
 
         // A queued check of the job queue turns "missing" into "wait".
         let job = NewJob {

@@ -229,7 +229,7 @@ async fn bad_requests_say_what_is_wrong() {
             (json!({"product_version": "fedora-44", "decision_context": "c", "subject_identifier": "a-1-1"}), 400, "Missing required subject_type"),
             (json!({"product_version": "fedora-44", "decision_context": "c", "subject_type": "koji_build", "subject_identifier": "a-1-1", "verbose": "yes"}), 400, "Invalid verbose flag, must be a boolean"),
             (json!({"product_version": "fedora-44", "decision_context": "c", "subject_type": "koji_build", "subject_identifier": "a-1-1", "when": "yesterday"}), 400, "Invalid 'when' value"),
-            (json!({"product_version": "fedora-44", "decision_context": "c", "subject_type": "koji_build", "subject_identifier": "a-1-1", "ignore_result": [1]}), 400, "ignore_result is not supported"),
+            (json!({"product_version": "fedora-44", "decision_context": "c", "subject_type": "koji_build", "subject_identifier": "a-1-1", "ignore_result": "1"}), 400, "ignore_result must be a list of ids"),
             (json!({"product_version": "fedora-44", "decision_context": "nothing_gates_here", "subject_type": "koji_build", "subject_identifier": "a-1-1"}), 404, "Found no applicable policies for koji_build subjects at gating point(s) nothing_gates_here in fedora-44"),
         ] {
             let (got, answer) = decide(&api, &body).await;
