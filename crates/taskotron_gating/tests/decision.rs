@@ -222,3 +222,97 @@ fn missing_errored_excluded_and_no_policy() {
     assert!(decision.satisfied());
     assert_eq!(decision.summary(), "No tests are required");
 }
+
+#[test]
+fn package_waivers_unknown_build_times_remote_policies_and_explanations() {
+    let policies = parse_policies(POLICIES, Origin::Server).unwrap();
+    let contexts = ["bodhi_update_push_testing".to_owned()];
+    // Koji could not say when this build was made; its gating.yaml adds a test.
+    let mut unknown = Subject::build("koji_build", "foo-2.0-1.fc44", "foo");
+    unknown.build_info_error = Some("Koji could not be asked: timed out".to_owned());
+    unknown.remote_policies = parse_policies(
+        "--- !Policy\ndecision_context: bodhi_update_push_testing\nrules:\n  - !PassingTestCaseRule {test_case_name: dist.fromgit}\n",
+        Origin::Remote,
+    )
+    .unwrap();
+    let subjects = [unknown];
+    let request = Request {
+        product_version: "fedora-44",
+        decision_contexts: &contexts,
+        subjects: &subjects,
+    };
+    let results = |_: &Subject, testcase: &str| match testcase {
+        "dist.depcheck" | "update.install" => vec![result(1, "PASSED", Some("fedora.x86_64"))],
+        "dist.rpmlint" => vec![result(2, "FAILED", None)],
+        _ => Vec::new(),
+    };
+    // A waiver for every build of foo covers rpmlint; one for another
+    // package does not.
+    let waivers = [
+        Waiver {
+            id: 9,
+            subject_type: "koji_build".to_owned(),
+            subject_identifier: "foo".to_owned(),
+            testcase: "dist.rpmlint".to_owned(),
+            scenario: None,
+            covers_package: true,
+        },
+        Waiver {
+            id: 10,
+            subject_type: "koji_build".to_owned(),
+            subject_identifier: "foobar".to_owned(),
+            testcase: "dist.fromgit".to_owned(),
+            scenario: None,
+            covers_package: true,
+        },
+    ];
+    let decision = decide(
+        &request,
+        &policies,
+        &results,
+        &waivers,
+        &Outcomes::default(),
+        Vec::new(),
+    );
+    let kinds: Vec<(String, &str)> = decision
+        .requirements
+        .iter()
+        .map(|it| (it.type_name(), it.testcase.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("test-result-passed".to_owned(), "dist.depcheck"),
+            ("test-result-failed-waived".to_owned(), "dist.rpmlint"),
+            ("koji-build-unavailable".to_owned(), "dist.abicheck"),
+            ("test-result-passed".to_owned(), "update.install"),
+            ("test-result-missing".to_owned(), "dist.fromgit"),
+        ]
+    );
+    assert_eq!(
+        decision.summary(),
+        "1 rule could not be checked without Koji. Of 5 required tests, 1 result missing"
+    );
+    let active = |it: &taskotron_gating::Requirement| {
+        (it.testcase == "dist.fromgit").then(|| taskotron_gating::ActiveCheck {
+            state: "running".to_owned(),
+        })
+    };
+    let explained = taskotron_gating::explain(&decision, &active);
+    let codes: Vec<(&str, &str)> = explained
+        .iter()
+        .map(|it| (it.code, it.action.as_str()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("koji-build-unavailable", "retry-later"),
+            ("check-running", "wait")
+        ]
+    );
+    assert!(
+        explained[0].message.contains("timed out"),
+        "{}",
+        explained[0].message
+    );
+}
