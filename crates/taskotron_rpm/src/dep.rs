@@ -191,14 +191,42 @@ fn parse_evr(text: &str) -> Result<Evr, DepError> {
 /// rpm's `rpmverOverlap`: do two version ranges share a point? A side with
 /// no comparison matches everything.
 pub fn ranges_overlap(a: Option<&(Op, Evr)>, b: Option<&(Op, Evr)>) -> bool {
-    let (Some((op_a, evr_a)), Some((op_b, evr_b))) = (a, b) else {
+    fn borrow((op, evr): &(Op, Evr)) -> RangeRef<'_> {
+        RangeRef {
+            op: *op,
+            epoch: evr.epoch.unwrap_or(0),
+            version: &evr.version,
+            release: evr.release.as_deref(),
+        }
+    }
+    range_refs_overlap(a.map(borrow), b.map(borrow))
+}
+
+/// A version range with borrowed strings (`op epoch:version-release`), for
+/// matching without allocating; a missing epoch is 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RangeRef<'a> {
+    /// The comparison.
+    pub op: Op,
+    /// The epoch (0 when none is written).
+    pub epoch: u64,
+    /// The version.
+    pub version: &'a str,
+    /// The release, when one is written.
+    pub release: Option<&'a str>,
+}
+
+/// [`ranges_overlap`] over borrowed ranges: rpm's `rpmverOverlap`.
+pub fn range_refs_overlap(a: Option<RangeRef<'_>>, b: Option<RangeRef<'_>>) -> bool {
+    let (Some(a), Some(b)) = (a, b) else {
         return true;
     };
-    let mut sense = evr_a.epoch.unwrap_or(0).cmp(&evr_b.epoch.unwrap_or(0));
+    let (op_a, op_b) = (a.op, b.op);
+    let mut sense = a.epoch.cmp(&b.epoch);
     if sense == Ordering::Equal {
-        sense = rpmvercmp(&evr_a.version, &evr_b.version);
+        sense = rpmvercmp(a.version, b.version);
         if sense == Ordering::Equal {
-            match (&evr_a.release, &evr_b.release) {
+            match (a.release, b.release) {
                 (Some(ra), Some(rb)) => sense = rpmvercmp(ra, rb),
                 // The side without a release matches any release when it
                 // includes equality: `foo = 1.0` is met by `foo = 1.0-3`.

@@ -20,7 +20,7 @@ mod dep;
 mod rich;
 mod vercmp;
 
-pub use dep::{Dep, DepError, Op, ranges_overlap};
+pub use dep::{Dep, DepError, Op, RangeRef, range_refs_overlap, ranges_overlap};
 pub use rich::{Rich, RichError, World};
 pub use taskotron_types::Evr;
 pub use vercmp::{as_int, evr_cmp, rpmvercmp};

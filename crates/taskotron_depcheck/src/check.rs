@@ -1,0 +1,705 @@
+//! Installability, package by package, with libsolv's semantics: each
+//! package is solved on its own in an empty system (weak dependencies
+//! ignored), with the rules libsolv makes for the packages its job can
+//! reach.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use crate::arch::ArchRank;
+use crate::pool::{Cx, PkgId, Pool, Req};
+use crate::sat::{Lit, Outcome, Sat, neg, pos};
+
+/// Why a package cannot be installed: libsolv's problem rules, in its
+/// words.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Verdict {
+    /// The package, as [`Pool::nevra`] prints it.
+    pub nevra: String,
+    /// The package's id in the pool.
+    #[serde(skip)]
+    pub id: PkgId,
+    /// Empty when the package is installable; otherwise the reasons, one
+    /// line each (`nothing provides X needed by Y`, …).
+    pub reasons: Vec<String>,
+}
+
+impl Verdict {
+    /// Whether the package can be installed.
+    pub fn installable(&self) -> bool {
+        self.reasons.is_empty()
+    }
+}
+
+const UNKNOWN: u8 = 0;
+const GOOD: u8 = 1;
+const BAD: u8 = 2;
+
+/// How many conflicts one package's solve may take before depcheck gives
+/// up on it (and reports it as not installable, never as installable).
+const MAX_CONFLICTS: usize = 200_000;
+
+/// What each clause of a solve means, for explanations.
+#[derive(Debug, Clone, Copy)]
+enum Rule {
+    Job,
+    NothingProvides(PkgId, Req),
+    Requires(PkgId, Req),
+    Conflicts(PkgId, Req, PkgId),
+    Obsoletes(PkgId, u32, PkgId),
+    SameName(PkgId, PkgId),
+    InferiorArch(PkgId),
+}
+
+/// Package-level facts that hold whatever else is installed.
+#[derive(Debug)]
+struct Absolute {
+    /// A requirement that no package (or only broken ones) provides.
+    broken: Vec<Option<Req>>,
+}
+
+/// The checker: a pool and what is known so far about its packages.
+#[derive(Debug)]
+pub struct Checker<'p, 'a> {
+    pool: &'p Pool<'a>,
+    state: Vec<AtomicU8>,
+    absolute: Absolute,
+}
+
+impl<'p, 'a> Checker<'p, 'a> {
+    /// A checker over `pool`: finds the packages that can never be
+    /// installed (a requirement nothing provides, or only such packages).
+    pub fn new(pool: &'p Pool<'a>) -> Checker<'p, 'a> {
+        let n = pool.solvables.len();
+        let mut broken: Vec<Option<Req>> = vec![None; n];
+        // Direct: a simple requirement with no provider.
+        let mut dependents: Vec<Vec<(PkgId, Req)>> = vec![Vec::new(); n];
+        let mut queue = Vec::new();
+        for (id, solvable) in pool.solvables.iter().enumerate() {
+            if solvable.rank.is_none() {
+                continue;
+            }
+            let pid = u32::try_from(id).unwrap_or(u32::MAX);
+            for req in &solvable.requires {
+                if let Req::Simple(dep) = req {
+                    let providers = &pool.deps[*dep as usize].providers;
+                    if providers.is_empty() {
+                        if broken[id].is_none() {
+                            broken[id] = Some(*req);
+                            queue.push(pid);
+                        }
+                    } else if !providers.contains(&pid) {
+                        for p in providers {
+                            dependents[*p as usize].push((pid, *req));
+                        }
+                    }
+                }
+            }
+        }
+        // Propagate: every provider of a requirement broken.
+        while let Some(p) = queue.pop() {
+            for (q, req) in std::mem::take(&mut dependents[p as usize]) {
+                if broken[q as usize].is_some() {
+                    continue;
+                }
+                let Req::Simple(dep) = req else { continue };
+                if pool.deps[dep as usize]
+                    .providers
+                    .iter()
+                    .all(|it| broken[*it as usize].is_some())
+                {
+                    broken[q as usize] = Some(req);
+                    queue.push(q);
+                }
+            }
+        }
+        let state = broken
+            .iter()
+            .map(|it| AtomicU8::new(if it.is_some() { BAD } else { UNKNOWN }))
+            .collect();
+        Checker {
+            pool,
+            state,
+            absolute: Absolute { broken },
+        }
+    }
+
+    /// Check some packages, in parallel over `threads` threads; the
+    /// verdicts come back in the order of `ids`.
+    pub fn check_many(&self, ids: &[PkgId], threads: usize) -> Vec<Verdict> {
+        let threads = threads.clamp(1, 64);
+        if threads == 1 || ids.len() < 64 {
+            let mut work = Work::new(self.pool.solvables.len());
+            return ids
+                .iter()
+                .map(|id| self.check_with(*id, &mut work))
+                .collect();
+        }
+        let chunk = ids.len().div_ceil(threads * 8).max(1);
+        let chunks: Vec<&[PkgId]> = ids.chunks(chunk).collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut results: Vec<Vec<Verdict>> = Vec::new();
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut work = Work::new(self.pool.solvables.len());
+                        let mut out = Vec::new();
+                        loop {
+                            let at = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(list) = chunks.get(at) else { break };
+                            let verdicts: Vec<Verdict> = list
+                                .iter()
+                                .map(|id| self.check_with(*id, &mut work))
+                                .collect();
+                            out.push((at, verdicts));
+                        }
+                        out
+                    })
+                })
+                .collect();
+            let mut all: Vec<(usize, Vec<Verdict>)> = handles
+                .into_iter()
+                .flat_map(|it| it.join().unwrap_or_default())
+                .collect();
+            all.sort_by_key(|it| it.0);
+            results = all.into_iter().map(|it| it.1).collect();
+        });
+        results.into_iter().flatten().collect()
+    }
+
+    /// Check one package.
+    pub fn check(&self, id: PkgId) -> Verdict {
+        let mut work = Work::new(self.pool.solvables.len());
+        self.check_with(id, &mut work)
+    }
+
+    fn check_with(&self, id: PkgId, work: &mut Work) -> Verdict {
+        let nevra = self.pool.nevra(id);
+        if self.absolute.broken[id as usize].is_some() {
+            let mut reasons = Vec::new();
+            self.explain_absolute(id, &mut reasons, &mut Vec::new(), 0);
+            return Verdict { nevra, id, reasons };
+        }
+        if self.state[id as usize].load(Ordering::Relaxed) == GOOD {
+            return Verdict {
+                nevra,
+                id,
+                reasons: Vec::new(),
+            };
+        }
+        let reasons = self.solve(id, work);
+        Verdict { nevra, id, reasons }
+    }
+
+    fn explain_absolute(
+        &self,
+        id: PkgId,
+        out: &mut Vec<String>,
+        seen: &mut Vec<PkgId>,
+        depth: usize,
+    ) {
+        if seen.contains(&id) || depth > 8 || out.len() > 40 {
+            return;
+        }
+        seen.push(id);
+        let pool = self.pool;
+        let solvable = &pool.solvables[id as usize];
+        let nevra = pool.nevra(id);
+        let mut direct = false;
+        for req in &solvable.requires {
+            if let Req::Simple(dep) = req
+                && pool.deps[*dep as usize].providers.is_empty()
+            {
+                out.push(format!(
+                    "nothing provides {} needed by {nevra}",
+                    pool.dep_text(*dep)
+                ));
+                direct = true;
+            }
+        }
+        if direct {
+            return;
+        }
+        if let Some(req @ Req::Simple(dep)) = self.absolute.broken[id as usize] {
+            out.push(format!(
+                "package {nevra} requires {}, but none of the providers can be installed",
+                pool.req_text(req)
+            ));
+            for p in &pool.deps[dep as usize].providers {
+                self.explain_absolute(*p, out, seen, depth + 1);
+            }
+        }
+    }
+
+    /// The closure of what a job installing `id` can reach, as libsolv
+    /// adds rules for it (requires, recommends and suggests pull in their
+    /// providers; supplements and enhances pull in their packages when
+    /// possible); into `work.closure`.
+    fn closure(&self, id: PkgId, work: &mut Work) {
+        let pool = self.pool;
+        work.next_generation();
+        let mut stack = vec![id];
+        loop {
+            while let Some(p) = stack.pop() {
+                if work.mark(p) {
+                    continue;
+                }
+                work.closure.push(p);
+                let solvable = &pool.solvables[p as usize];
+                for req in &solvable.requires {
+                    match req {
+                        Req::Simple(dep) => {
+                            let providers = &pool.deps[*dep as usize].providers;
+                            if providers.contains(&p) {
+                                continue;
+                            }
+                            stack.extend(providers.iter().filter(|it| !work.marked(**it)));
+                        }
+                        Req::Rich(rich) => {
+                            let cnf = requires_cnf(&pool.rich[*rich as usize].expr);
+                            for clause in cnf {
+                                if clause.iter().any(|it| *it == pos(p)) {
+                                    continue;
+                                }
+                                stack.extend(
+                                    clause.iter().filter(|it| **it & 1 == 0).map(|it| it >> 1),
+                                );
+                            }
+                        }
+                    }
+                }
+                for req in &solvable.conflicts {
+                    if let Req::Rich(rich) = req {
+                        for clause in conflicts_cnf(&pool.rich[*rich as usize].expr) {
+                            if clause.iter().any(|it| *it == pos(p)) {
+                                continue;
+                            }
+                            stack
+                                .extend(clause.iter().filter(|it| **it & 1 == 0).map(|it| it >> 1));
+                        }
+                    }
+                }
+                for req in &solvable.weak {
+                    match req {
+                        Req::Simple(dep) => stack.extend(&pool.deps[*dep as usize].providers),
+                        Req::Rich(rich) => {
+                            let mut leaves = Vec::new();
+                            positive_leaves(&pool.rich[*rich as usize].expr, &mut leaves);
+                            stack.extend(leaves);
+                        }
+                    }
+                }
+            }
+            // Packages that supplement or enhance something reachable.
+            for p in &pool.reverse_weak {
+                if work.marked(*p) {
+                    continue;
+                }
+                let possible =
+                    pool.solvables[*p as usize]
+                        .reverse_weak
+                        .iter()
+                        .any(|req| match req {
+                            Req::Simple(dep) => pool.deps[*dep as usize]
+                                .providers
+                                .iter()
+                                .any(|it| work.marked(*it)),
+                            Req::Rich(rich) => possible(&pool.rich[*rich as usize].expr, work),
+                        });
+                if possible {
+                    stack.push(*p);
+                }
+            }
+            if stack.is_empty() {
+                break;
+            }
+        }
+    }
+
+    fn solve(&self, id: PkgId, work: &mut Work) -> Vec<String> {
+        let pool = self.pool;
+        self.closure(id, work);
+        let closure = std::mem::take(&mut work.closure);
+        let mut local: HashMap<PkgId, u32> = HashMap::with_capacity(closure.len());
+        for (index, p) in closure.iter().enumerate() {
+            local.insert(*p, u32::try_from(index).unwrap_or(u32::MAX));
+        }
+        let var = |p: PkgId| local.get(&p).copied();
+        let mut sat = Sat::new(closure.len());
+        let mut rules: Vec<Rule> = Vec::new();
+        let mut clause: Vec<Lit> = Vec::new();
+        let add = |sat: &mut Sat, rules: &mut Vec<Rule>, clause: &[Lit], rule: Rule| {
+            sat.add(clause);
+            rules.push(rule);
+        };
+        if let Some(v) = var(id) {
+            add(&mut sat, &mut rules, &[pos(v)], Rule::Job);
+        }
+        // Inferior architectures: per name, only the best arch rank
+        // reachable may be installed.
+        let mut best: HashMap<u32, u8> = HashMap::new();
+        for p in &closure {
+            let solvable = &pool.solvables[*p as usize];
+            if let Some(ArchRank::Rank(rank)) = solvable.rank
+                && pool.multiarch[solvable.name as usize]
+            {
+                let entry = best.entry(solvable.name).or_insert(rank);
+                *entry = (*entry).min(rank);
+            }
+        }
+        for (index, p) in closure.iter().enumerate() {
+            let pv = u32::try_from(index).unwrap_or(u32::MAX);
+            let solvable = &pool.solvables[*p as usize];
+            if let Some(ArchRank::Rank(rank)) = solvable.rank
+                && best.get(&solvable.name).is_some_and(|it| *it < rank)
+            {
+                add(&mut sat, &mut rules, &[neg(pv)], Rule::InferiorArch(*p));
+            }
+            for req in &solvable.requires {
+                match req {
+                    Req::Simple(dep) => {
+                        let providers = &pool.deps[*dep as usize].providers;
+                        if providers.contains(p) {
+                            continue;
+                        }
+                        clause.clear();
+                        clause.push(neg(pv));
+                        clause.extend(providers.iter().filter_map(|it| var(*it)).map(pos));
+                        let rule = if providers.is_empty() {
+                            Rule::NothingProvides(*p, *req)
+                        } else {
+                            Rule::Requires(*p, *req)
+                        };
+                        add(&mut sat, &mut rules, &clause, rule);
+                    }
+                    Req::Rich(rich) => {
+                        let cnf = requires_cnf(&pool.rich[*rich as usize].expr);
+                        if cnf.is_empty() {
+                            continue;
+                        }
+                        for one in cnf {
+                            if one.contains(&pos(*p)) {
+                                continue;
+                            }
+                            clause.clear();
+                            clause.push(neg(pv));
+                            let mut lits: Vec<Lit> = one
+                                .iter()
+                                .filter_map(|lit| {
+                                    let v = var(lit >> 1)?;
+                                    Some(if lit & 1 == 0 { pos(v) } else { neg(v) })
+                                })
+                                .collect();
+                            // A negative literal on a package out of reach
+                            // is true: the clause holds.
+                            if one
+                                .iter()
+                                .any(|lit| lit & 1 == 1 && var(lit >> 1).is_none())
+                            {
+                                continue;
+                            }
+                            clause.append(&mut lits);
+                            let rule = if one.is_empty() {
+                                Rule::NothingProvides(*p, *req)
+                            } else {
+                                Rule::Requires(*p, *req)
+                            };
+                            add(&mut sat, &mut rules, &clause, rule);
+                        }
+                    }
+                }
+            }
+            for req in &solvable.conflicts {
+                match req {
+                    Req::Simple(dep) => {
+                        for q in &pool.deps[*dep as usize].providers {
+                            if q == p {
+                                continue;
+                            }
+                            if let Some(qv) = var(*q) {
+                                add(
+                                    &mut sat,
+                                    &mut rules,
+                                    &[neg(pv), neg(qv)],
+                                    Rule::Conflicts(*p, *req, *q),
+                                );
+                            }
+                        }
+                    }
+                    Req::Rich(rich) => {
+                        for one in conflicts_cnf(&pool.rich[*rich as usize].expr) {
+                            if one
+                                .iter()
+                                .any(|lit| lit & 1 == 1 && var(lit >> 1).is_none())
+                            {
+                                continue;
+                            }
+                            clause.clear();
+                            clause.push(neg(pv));
+                            let other = one.first().map_or(*p, |it| it >> 1);
+                            clause.extend(one.iter().filter_map(|lit| {
+                                let v = var(lit >> 1)?;
+                                Some(if lit & 1 == 0 { pos(v) } else { neg(v) })
+                            }));
+                            add(
+                                &mut sat,
+                                &mut rules,
+                                &clause,
+                                Rule::Conflicts(*p, *req, other),
+                            );
+                        }
+                    }
+                }
+            }
+            for dep in &solvable.obsoletes {
+                for q in &pool.deps[*dep as usize].providers {
+                    if q == p || !pool.obsoletes_match(*dep, *q) {
+                        continue;
+                    }
+                    if let Some(qv) = var(*q) {
+                        add(
+                            &mut sat,
+                            &mut rules,
+                            &[neg(pv), neg(qv)],
+                            Rule::Obsoletes(*p, *dep, *q),
+                        );
+                    }
+                }
+            }
+            // One package per name (libsolv's implicit obsoletes).
+            for q in &pool.by_name[solvable.name as usize] {
+                if q <= p {
+                    continue;
+                }
+                if let Some(qv) = var(*q) {
+                    add(
+                        &mut sat,
+                        &mut rules,
+                        &[neg(pv), neg(qv)],
+                        Rule::SameName(*p, *q),
+                    );
+                }
+            }
+        }
+        let outcome = sat.solve(MAX_CONFLICTS);
+        work.closure = closure;
+        match outcome {
+            Outcome::Sat(model) => {
+                // Every package of a model is installable: the model
+                // restricted to its own reach satisfies its own solve.
+                for v in model {
+                    if let Some(p) = work.closure.get(v as usize) {
+                        self.state[*p as usize].store(GOOD, Ordering::Relaxed);
+                    }
+                }
+                Vec::new()
+            }
+            Outcome::Unsat(core) => {
+                self.state[id as usize].store(BAD, Ordering::Relaxed);
+                let mut lines: Vec<String> = Vec::new();
+                for clause in core {
+                    if let Some(rule) = rules.get(clause as usize)
+                        && let Some(line) = self.rule_text(*rule)
+                        && !lines.contains(&line)
+                    {
+                        lines.push(line);
+                    }
+                }
+                if lines.is_empty() {
+                    lines.push(format!("package {} is not installable", pool.nevra(id)));
+                }
+                lines
+            }
+            Outcome::GaveUp => vec![format!(
+                "depcheck gave up on {} after {MAX_CONFLICTS} conflicts",
+                pool.nevra(id)
+            )],
+        }
+    }
+
+    fn rule_text(&self, rule: Rule) -> Option<String> {
+        let pool = self.pool;
+        Some(match rule {
+            Rule::Job => return None,
+            Rule::NothingProvides(p, req) => {
+                format!(
+                    "nothing provides {} needed by {}",
+                    pool.req_text(req),
+                    pool.nevra(p)
+                )
+            }
+            Rule::Requires(p, req) => format!(
+                "package {} requires {}, but none of the providers can be installed",
+                pool.nevra(p),
+                pool.req_text(req)
+            ),
+            Rule::Conflicts(p, req, q) => format!(
+                "package {} conflicts with {} provided by {}",
+                pool.nevra(p),
+                pool.req_text(req),
+                pool.nevra(q)
+            ),
+            Rule::Obsoletes(p, dep, q) => format!(
+                "package {} obsoletes {} provided by {}",
+                pool.nevra(p),
+                pool.dep_text(dep),
+                pool.nevra(q)
+            ),
+            Rule::SameName(p, q) => {
+                format!(
+                    "cannot install both {} and {}",
+                    pool.nevra(p),
+                    pool.nevra(q)
+                )
+            }
+            Rule::InferiorArch(p) => format!("{} has inferior architecture", pool.nevra(p)),
+        })
+    }
+}
+
+/// Per-thread scratch space.
+struct Work {
+    stamp: Vec<u32>,
+    generation: u32,
+    closure: Vec<PkgId>,
+}
+
+impl Work {
+    fn new(n: usize) -> Work {
+        Work {
+            stamp: vec![0; n],
+            generation: 0,
+            closure: Vec::new(),
+        }
+    }
+
+    fn next_generation(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.stamp.iter_mut().for_each(|it| *it = 0);
+            self.generation = 1;
+        }
+        self.closure.clear();
+    }
+
+    /// Mark; whether it was marked already.
+    fn mark(&mut self, p: PkgId) -> bool {
+        let slot = &mut self.stamp[p as usize];
+        if *slot == self.generation {
+            return true;
+        }
+        *slot = self.generation;
+        false
+    }
+
+    fn marked(&self, p: PkgId) -> bool {
+        self.stamp[p as usize] == self.generation
+    }
+}
+
+/// A CNF over packages: each clause a list of literals (`2p` installed,
+/// `2p + 1` not installed).
+type Cnf = Vec<Vec<u32>>;
+
+const MAX_CLAUSES: usize = 4096;
+
+fn and(mut a: Cnf, b: Cnf) -> Cnf {
+    a.extend(b);
+    a
+}
+
+/// (A or B) in CNF: every pair of clauses joined.
+fn or(a: &Cnf, b: &Cnf) -> Cnf {
+    let mut out = Vec::with_capacity(a.len() * b.len());
+    for x in a {
+        for y in b {
+            if out.len() >= MAX_CLAUSES {
+                return out;
+            }
+            let mut clause = x.clone();
+            clause.extend_from_slice(y);
+            clause.sort_unstable();
+            clause.dedup();
+            // A clause with p and not-p always holds.
+            if clause.windows(2).any(|w| w[0] >> 1 == w[1] >> 1) {
+                continue;
+            }
+            out.push(clause);
+        }
+    }
+    out
+}
+
+/// The CNF that holds when the expression holds.
+fn cnf(cx: &Cx, negated: bool) -> Cnf {
+    match (cx, negated) {
+        (Cx::Leaf(set), false) => vec![set.iter().map(|p| p << 1).collect()],
+        (Cx::Leaf(set), true) => set.iter().map(|p| vec![(p << 1) | 1]).collect(),
+        (Cx::And(items), false) | (Cx::Or(items), true) => items
+            .iter()
+            .map(|it| cnf(it, negated))
+            .fold(Vec::new(), and),
+        (Cx::Or(items), false) | (Cx::And(items), true) => {
+            let mut parts = items.iter().map(|it| cnf(it, negated));
+            let first = parts.next().unwrap_or_else(|| vec![Vec::new()]);
+            parts.fold(first, |acc, it| or(&acc, &it))
+        }
+        // (A if B [else C]) = (not B or A) and (B or C)
+        (Cx::If(then, cond, otherwise), false) => {
+            let mut out = or(&cnf(cond, true), &cnf(then, false));
+            if let Some(other) = otherwise {
+                out = and(out, or(&cnf(cond, false), &cnf(other, false)));
+            }
+            out
+        }
+        // not (A if B) = B and not A; with else: (B and not A) or (not B and not C)
+        (Cx::If(then, cond, otherwise), true) => match otherwise {
+            None => and(cnf(cond, false), cnf(then, true)),
+            Some(other) => or(
+                &and(cnf(cond, false), cnf(then, true)),
+                &and(cnf(cond, true), cnf(other, true)),
+            ),
+        },
+        // (A unless B [else C]) = (B or A) and (not B or C)
+        (Cx::Unless(then, cond, otherwise), false) => {
+            let mut out = or(&cnf(cond, false), &cnf(then, false));
+            if let Some(other) = otherwise {
+                out = and(out, or(&cnf(cond, true), &cnf(other, false)));
+            }
+            out
+        }
+        (Cx::Unless(then, cond, otherwise), true) => match otherwise {
+            None => and(cnf(cond, true), cnf(then, true)),
+            Some(other) => or(
+                &and(cnf(cond, true), cnf(then, true)),
+                &and(cnf(cond, false), cnf(other, true)),
+            ),
+        },
+    }
+}
+
+fn requires_cnf(cx: &Cx) -> Cnf {
+    cnf(cx, false)
+}
+
+fn conflicts_cnf(cx: &Cx) -> Cnf {
+    cnf(cx, true)
+}
+
+fn positive_leaves(cx: &Cx, out: &mut Vec<PkgId>) {
+    for clause in cnf(cx, false) {
+        out.extend(clause.iter().filter(|it| *it & 1 == 0).map(|it| it >> 1));
+    }
+}
+
+/// Whether an expression could hold with the packages reached so far.
+fn possible(cx: &Cx, work: &Work) -> bool {
+    match cx {
+        Cx::Leaf(set) => set.iter().any(|it| work.marked(*it)),
+        Cx::And(items) => items.iter().all(|it| possible(it, work)),
+        Cx::Or(items) => items.iter().any(|it| possible(it, work)),
+        Cx::If(then, cond, _) => possible(then, work) && possible(cond, work),
+        Cx::Unless(then, _, _) => possible(then, work),
+    }
+}

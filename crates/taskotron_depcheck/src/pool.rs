@@ -1,0 +1,612 @@
+//! The pool: every package of the repositories, with dependencies
+//! resolved to the packages that provide them ("whatprovides"), file
+//! provides included.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use taskotron_repo::{Constraint, DepKind, Dependency, Package, Repo};
+use taskotron_rpm::{Op, RangeRef, Rich, range_refs_overlap, rpmvercmp};
+
+use crate::arch::{ArchPolicy, ArchRank};
+
+/// A package in the pool, by its index in [`Pool::packages`].
+pub type PkgId = u32;
+
+/// One package of the pool.
+#[derive(Debug)]
+pub(crate) struct Solvable<'a> {
+    pub(crate) repo: u32,
+    pub(crate) package: &'a Package,
+    pub(crate) name: u32,
+    /// `None`: the target does not install this architecture.
+    pub(crate) rank: Option<ArchRank>,
+    pub(crate) version: &'a str,
+    pub(crate) release: &'a str,
+    pub(crate) requires: Vec<Req>,
+    pub(crate) conflicts: Vec<Req>,
+    pub(crate) obsoletes: Vec<u32>,
+    /// Recommends and suggests: only pulled into the closure, like libsolv.
+    pub(crate) weak: Vec<Req>,
+    /// Supplements and enhances.
+    pub(crate) reverse_weak: Vec<Req>,
+}
+
+/// A dependency resolved in the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Req {
+    /// A simple dependency, by its index in `Pool::deps`.
+    Simple(u32),
+    /// A rich dependency, by its index in `Pool::rich`.
+    Rich(u32),
+}
+
+/// A simple dependency and its providers, best first.
+#[derive(Debug)]
+pub(crate) struct DepInfo<'a> {
+    pub(crate) name: u32,
+    pub(crate) range: Option<RangeRef<'a>>,
+    pub(crate) providers: Vec<PkgId>,
+}
+
+/// A rich dependency compiled over the pool: leaves are provider sets.
+#[derive(Debug, Clone)]
+pub(crate) enum Cx {
+    Leaf(Vec<PkgId>),
+    And(Vec<Cx>),
+    Or(Vec<Cx>),
+    If(Box<Cx>, Box<Cx>, Option<Box<Cx>>),
+    Unless(Box<Cx>, Box<Cx>, Option<Box<Cx>>),
+}
+
+#[derive(Debug)]
+pub(crate) struct RichInfo<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) expr: Cx,
+}
+
+/// Whether a repository's packages are checked or only used to satisfy
+/// dependencies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Checked (`--repo`, and the packages of an update).
+    Check,
+    /// Only a base (`--nocheck`).
+    Base,
+}
+
+type DepKey<'a> = (u32, Option<RangeRef<'a>>);
+
+/// Every package of some repositories for one target architecture, with
+/// what each dependency resolves to.
+#[derive(Debug)]
+pub struct Pool<'a> {
+    pub(crate) repos: Vec<(&'a Repo, Role)>,
+    pub(crate) policy: ArchPolicy,
+    pub(crate) solvables: Vec<Solvable<'a>>,
+    pub(crate) names: Vec<&'a str>,
+    pub(crate) deps: Vec<DepInfo<'a>>,
+    pub(crate) rich: Vec<RichInfo<'a>>,
+    /// Installable packages by package name.
+    pub(crate) by_name: Vec<Vec<PkgId>>,
+    /// Whether a name has installable packages of two arch ranks.
+    pub(crate) multiarch: Vec<bool>,
+    /// Packages with supplements or enhances.
+    pub(crate) reverse_weak: Vec<PkgId>,
+}
+
+struct Builder<'a> {
+    names: Vec<&'a str>,
+    name_ids: HashMap<&'a str, u32>,
+    provides: Vec<Vec<(PkgId, Option<RangeRef<'a>>)>>,
+    deps: Vec<DepInfo<'a>>,
+    dep_ids: HashMap<DepKey<'a>, u32>,
+    rich: Vec<RichInfo<'a>>,
+    rich_ids: HashMap<&'a str, u32>,
+    /// A preference rank per package: lower is better.
+    pref: Vec<u32>,
+}
+
+impl<'a> Builder<'a> {
+    fn name(&mut self, text: &'a str) -> u32 {
+        if let Some(id) = self.name_ids.get(text) {
+            return *id;
+        }
+        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.push(text);
+        self.provides.push(Vec::new());
+        self.name_ids.insert(text, id);
+        id
+    }
+
+    fn simple(&mut self, name: u32, range: Option<RangeRef<'a>>) -> u32 {
+        if let Some(id) = self.dep_ids.get(&(name, range)) {
+            return *id;
+        }
+        let mut providers: Vec<PkgId> = self
+            .provides
+            .get(name as usize)
+            .map(|list| {
+                list.iter()
+                    .filter(|(_, provided)| range_refs_overlap(range, *provided))
+                    .map(|(pkg, _)| *pkg)
+                    .collect()
+            })
+            .unwrap_or_default();
+        providers.sort_unstable_by_key(|it| (self.pref[*it as usize], *it));
+        providers.dedup();
+        let id = u32::try_from(self.deps.len()).unwrap_or(u32::MAX);
+        self.deps.push(DepInfo {
+            name,
+            range,
+            providers,
+        });
+        self.dep_ids.insert((name, range), id);
+        id
+    }
+
+    fn compile(&mut self, rich: &'a Rich) -> Cx {
+        match rich {
+            Rich::Dep(dep) => {
+                let name = self.name_existing(&dep.name);
+                let providers = match name {
+                    Some(name) => {
+                        let range = dep.constraint.as_ref().map(|(op, evr)| RangeRef {
+                            op: *op,
+                            epoch: evr.epoch.unwrap_or(0),
+                            version: &evr.version,
+                            release: evr.release.as_deref(),
+                        });
+                        let id = self.simple(name, range);
+                        self.deps[id as usize].providers.clone()
+                    }
+                    None => Vec::new(),
+                };
+                Cx::Leaf(providers)
+            }
+            Rich::And(items) => Cx::And(items.iter().map(|it| self.compile(it)).collect()),
+            Rich::Or(items) => Cx::Or(items.iter().map(|it| self.compile(it)).collect()),
+            Rich::With(items) => {
+                let mut sets = items.iter().map(|it| self.set(it));
+                let first = sets.next().unwrap_or_default();
+                let set = sets.fold(first, |acc, set| {
+                    acc.into_iter().filter(|it| set.contains(it)).collect()
+                });
+                Cx::Leaf(set)
+            }
+            Rich::Without(a, b) => {
+                let minus = self.set(b);
+                let set = self
+                    .set(a)
+                    .into_iter()
+                    .filter(|it| !minus.contains(it))
+                    .collect();
+                Cx::Leaf(set)
+            }
+            Rich::If {
+                then,
+                cond,
+                otherwise,
+            } => Cx::If(
+                Box::new(self.compile(then)),
+                Box::new(self.compile(cond)),
+                otherwise.as_ref().map(|it| Box::new(self.compile(it))),
+            ),
+            Rich::Unless {
+                then,
+                cond,
+                otherwise,
+            } => Cx::Unless(
+                Box::new(self.compile(then)),
+                Box::new(self.compile(cond)),
+                otherwise.as_ref().map(|it| Box::new(self.compile(it))),
+            ),
+        }
+    }
+
+    /// The packages that satisfy an expression on their own (`with` and
+    /// `without` operands).
+    fn set(&mut self, rich: &'a Rich) -> Vec<PkgId> {
+        fn flatten(cx: &Cx, out: &mut Vec<PkgId>, and: bool) {
+            match cx {
+                Cx::Leaf(set) => out.extend_from_slice(set),
+                Cx::Or(items) => items.iter().for_each(|it| flatten(it, out, false)),
+                Cx::And(items) => {
+                    let mut sets = items.iter().map(|it| {
+                        let mut one = Vec::new();
+                        flatten(it, &mut one, true);
+                        one
+                    });
+                    let first = sets.next().unwrap_or_default();
+                    out.extend(sets.fold(first, |acc, set| {
+                        acc.into_iter().filter(|it| set.contains(it)).collect()
+                    }));
+                }
+                Cx::If(..) | Cx::Unless(..) => {
+                    let _ = and;
+                }
+            }
+        }
+        let cx = self.compile(rich);
+        let mut out = Vec::new();
+        flatten(&cx, &mut out, false);
+        out.sort_unstable_by_key(|it| (self.pref[*it as usize], *it));
+        out.dedup();
+        out
+    }
+
+    fn name_existing(&self, text: &str) -> Option<u32> {
+        self.name_ids.get(text).copied()
+    }
+}
+
+fn range_of<'a>(repo: &'a Repo, constraint: Option<&Constraint>) -> Option<RangeRef<'a>> {
+    constraint.map(|it| RangeRef {
+        op: it.op,
+        epoch: it.epoch,
+        version: repo.str(it.version),
+        release: it.release.map(|sym| repo.str(sym)),
+    })
+}
+
+fn cmp_evr(a: &Solvable<'_>, b: &Solvable<'_>) -> Ordering {
+    a.package
+        .epoch
+        .cmp(&b.package.epoch)
+        .then_with(|| rpmvercmp(a.version, b.version))
+        .then_with(|| rpmvercmp(a.release, b.release))
+}
+
+impl<'a> Pool<'a> {
+    /// Build the pool of `repos` for the target `policy`. File
+    /// dependencies are matched against the files each repository has
+    /// loaded (primary.xml's, or all of them once filelists are loaded).
+    pub fn new(policy: ArchPolicy, repos: &[(&'a Repo, Role)]) -> Pool<'a> {
+        Pool::with_excluded(policy, repos, &|_, _| false)
+    }
+
+    /// [`Pool::new`], leaving out the packages for which `excluded` (given
+    /// the repository's index and the package's) is true: they are neither
+    /// checked nor provide anything, as if the repository did not hold
+    /// them (the packages an update replaces).
+    pub fn with_excluded(
+        policy: ArchPolicy,
+        repos: &[(&'a Repo, Role)],
+        excluded: &dyn Fn(usize, usize) -> bool,
+    ) -> Pool<'a> {
+        let mut b = Builder {
+            names: Vec::new(),
+            name_ids: HashMap::new(),
+            provides: Vec::new(),
+            deps: Vec::new(),
+            dep_ids: HashMap::new(),
+            rich: Vec::new(),
+            rich_ids: HashMap::new(),
+            pref: Vec::new(),
+        };
+        let mut solvables = Vec::new();
+        for (index, (repo, _)) in repos.iter().enumerate() {
+            for (at, package) in repo.packages().iter().enumerate() {
+                let name = b.name(repo.str(package.name));
+                solvables.push(Solvable {
+                    repo: u32::try_from(index).unwrap_or(u32::MAX),
+                    package,
+                    name,
+                    rank: if excluded(index, at) {
+                        None
+                    } else {
+                        policy.rank(repo.str(package.arch))
+                    },
+                    version: repo.str(package.version),
+                    release: repo.str(package.release),
+                    requires: Vec::new(),
+                    conflicts: Vec::new(),
+                    obsoletes: Vec::new(),
+                    weak: Vec::new(),
+                    reverse_weak: Vec::new(),
+                });
+            }
+        }
+        // Preference: best arch rank first, then the newest.
+        let mut order: Vec<u32> = (0..u32::try_from(solvables.len()).unwrap_or(u32::MAX)).collect();
+        order.sort_by(|x, y| {
+            let (a, b) = (&solvables[*x as usize], &solvables[*y as usize]);
+            let rank = |s: &Solvable<'_>| match s.rank {
+                Some(ArchRank::Rank(r)) => u16::from(r),
+                Some(ArchRank::Noarch) => 0,
+                None => u16::MAX,
+            };
+            rank(a).cmp(&rank(b)).then_with(|| cmp_evr(b, a))
+        });
+        b.pref = vec![0; solvables.len()];
+        for (position, id) in order.iter().enumerate() {
+            b.pref[*id as usize] = u32::try_from(position).unwrap_or(u32::MAX);
+        }
+        // Provides, with the self-provide libsolv adds.
+        let mut id: PkgId = 0;
+        let mut file_caps = Vec::new();
+        for (repo, _) in repos {
+            for package in repo.packages() {
+                let solvable = &solvables[id as usize];
+                if solvable.rank.is_some() {
+                    let own = RangeRef {
+                        op: Op::Eq,
+                        epoch: package.epoch,
+                        version: solvable.version,
+                        release: Some(solvable.release),
+                    };
+                    b.provides[solvable.name as usize].push((id, Some(own)));
+                    for dep in repo.deps(package, DepKind::Provides) {
+                        let name = b.name(repo.str(dep.name));
+                        b.provides[name as usize]
+                            .push((id, range_of(repo, dep.constraint.as_ref())));
+                    }
+                }
+                for kind in [
+                    DepKind::Requires,
+                    DepKind::Conflicts,
+                    DepKind::Recommends,
+                    DepKind::Suggests,
+                    DepKind::Supplements,
+                    DepKind::Enhances,
+                ] {
+                    for dep in repo.deps(package, kind) {
+                        match repo.rich(dep) {
+                            Some(rich) => {
+                                for leaf in rich.deps() {
+                                    if leaf.name.starts_with('/') {
+                                        file_caps.push(b.name(&leaf.name));
+                                    } else {
+                                        b.name(&leaf.name);
+                                    }
+                                }
+                            }
+                            None => {
+                                let text = repo.str(dep.name);
+                                let name = b.name(text);
+                                if text.starts_with('/') {
+                                    file_caps.push(name);
+                                }
+                            }
+                        }
+                    }
+                }
+                id += 1;
+            }
+        }
+        // File provides: only paths some dependency asks for.
+        file_caps.sort_unstable();
+        file_caps.dedup();
+        if !file_caps.is_empty() {
+            let mut path = String::new();
+            let mut id: PkgId = 0;
+            for (repo, _) in repos {
+                for package in repo.packages() {
+                    if solvables[id as usize].rank.is_some() {
+                        for file in repo.files(package) {
+                            path.clear();
+                            path.push_str(repo.str(file.dir));
+                            path.push_str(repo.str(file.base));
+                            if let Some(cap) = b.name_ids.get(path.as_str())
+                                && file_caps.binary_search(cap).is_ok()
+                            {
+                                b.provides[*cap as usize].push((id, None));
+                            }
+                        }
+                    }
+                    id += 1;
+                }
+            }
+        }
+        // Resolve every dependency.
+        let mut id: usize = 0;
+        for (repo, _) in repos {
+            for package in repo.packages() {
+                if solvables[id].rank.is_none() {
+                    id += 1;
+                    continue;
+                }
+                let resolve = |b: &mut Builder<'a>, dep: &'a Dependency| -> Req {
+                    match repo.rich(dep) {
+                        Some(rich) => {
+                            let text = repo.str(dep.name);
+                            if let Some(id) = b.rich_ids.get(text) {
+                                return Req::Rich(*id);
+                            }
+                            let expr = b.compile(rich);
+                            let rid = u32::try_from(b.rich.len()).unwrap_or(u32::MAX);
+                            b.rich.push(RichInfo { text, expr });
+                            b.rich_ids.insert(text, rid);
+                            Req::Rich(rid)
+                        }
+                        None => {
+                            let name = b.name(repo.str(dep.name));
+                            Req::Simple(b.simple(name, range_of(repo, dep.constraint.as_ref())))
+                        }
+                    }
+                };
+                let requires = repo
+                    .deps(package, DepKind::Requires)
+                    .iter()
+                    .map(|dep| resolve(&mut b, dep))
+                    .collect();
+                let conflicts = repo
+                    .deps(package, DepKind::Conflicts)
+                    .iter()
+                    .map(|dep| resolve(&mut b, dep))
+                    .collect();
+                let weak = [DepKind::Recommends, DepKind::Suggests]
+                    .into_iter()
+                    .flat_map(|kind| repo.deps(package, kind))
+                    .map(|dep| resolve(&mut b, dep))
+                    .collect();
+                let reverse_weak = [DepKind::Supplements, DepKind::Enhances]
+                    .into_iter()
+                    .flat_map(|kind| repo.deps(package, kind))
+                    .map(|dep| resolve(&mut b, dep))
+                    .collect();
+                let obsoletes = repo
+                    .deps(package, DepKind::Obsoletes)
+                    .iter()
+                    .map(|dep| {
+                        let name = b.name(repo.str(dep.name));
+                        b.simple(name, range_of(repo, dep.constraint.as_ref()))
+                    })
+                    .collect();
+                let solvable = &mut solvables[id];
+                solvable.requires = requires;
+                solvable.conflicts = conflicts;
+                solvable.weak = weak;
+                solvable.reverse_weak = reverse_weak;
+                solvable.obsoletes = obsoletes;
+                id += 1;
+            }
+        }
+        let mut by_name = vec![Vec::new(); b.names.len()];
+        let mut reverse_weak = Vec::new();
+        for (id, solvable) in solvables.iter().enumerate() {
+            if solvable.rank.is_some() {
+                let id = u32::try_from(id).unwrap_or(u32::MAX);
+                by_name[solvable.name as usize].push(id);
+                if !solvable.reverse_weak.is_empty() {
+                    reverse_weak.push(id);
+                }
+            }
+        }
+        let multiarch = by_name
+            .iter()
+            .map(|list| {
+                let mut ranks = list
+                    .iter()
+                    .filter_map(|it| match solvables[*it as usize].rank {
+                        Some(ArchRank::Rank(r)) => Some(r),
+                        _ => None,
+                    });
+                let first = ranks.next();
+                ranks.any(|it| Some(it) != first)
+            })
+            .collect();
+        Pool {
+            repos: repos.to_vec(),
+            policy,
+            solvables,
+            names: b.names,
+            deps: b.deps,
+            rich: b.rich,
+            by_name,
+            multiarch,
+            reverse_weak,
+        }
+    }
+
+    /// How many packages the pool has (installable or not).
+    pub fn len(&self) -> usize {
+        self.solvables.len()
+    }
+
+    /// Whether the pool has no packages.
+    pub fn is_empty(&self) -> bool {
+        self.solvables.is_empty()
+    }
+
+    /// The target architecture.
+    pub fn arch(&self) -> &str {
+        self.policy.target()
+    }
+
+    /// A package's repository (its index in the list given to
+    /// [`Pool::new`]) and the package.
+    pub fn package(&self, id: PkgId) -> (usize, &'a Package) {
+        let solvable = &self.solvables[id as usize];
+        (solvable.repo as usize, solvable.package)
+    }
+
+    /// `name-[epoch:]version-release.arch`, as libsolv prints a package.
+    pub fn nevra(&self, id: PkgId) -> String {
+        let solvable = &self.solvables[id as usize];
+        self.repos[solvable.repo as usize].0.nevra(solvable.package)
+    }
+
+    /// The packages installcheck would check: those of the [`Role::Check`]
+    /// repositories whose architecture the target installs.
+    pub fn candidates(&self) -> Vec<PkgId> {
+        self.solvables
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| it.rank.is_some() && self.repos[it.repo as usize].1 == Role::Check)
+            .map(|(id, _)| u32::try_from(id).unwrap_or(u32::MAX))
+            .collect()
+    }
+
+    /// Whether the target installs the package's architecture.
+    pub fn installable_arch(&self, id: PkgId) -> bool {
+        self.solvables[id as usize].rank.is_some()
+    }
+
+    pub(crate) fn dep_text(&self, dep: u32) -> String {
+        let info = &self.deps[dep as usize];
+        let name = self.names[info.name as usize];
+        match info.range {
+            None => name.to_owned(),
+            Some(range) => {
+                let mut out = format!("{name} {} ", range.op.as_str());
+                if range.epoch != 0 {
+                    out.push_str(&format!("{}:", range.epoch));
+                }
+                out.push_str(range.version);
+                if let Some(release) = range.release {
+                    out.push('-');
+                    out.push_str(release);
+                }
+                out
+            }
+        }
+    }
+
+    pub(crate) fn req_text(&self, req: Req) -> String {
+        match req {
+            Req::Simple(dep) => self.dep_text(dep),
+            Req::Rich(rich) => self.rich[rich as usize].text.to_owned(),
+        }
+    }
+
+    /// Whether package `q` is what obsoletes dependency `dep` names: the
+    /// same name and its EVR in the range (libsolv matches obsoletes
+    /// against names, not provides).
+    pub(crate) fn obsoletes_match(&self, dep: u32, q: PkgId) -> bool {
+        let info = &self.deps[dep as usize];
+        let solvable = &self.solvables[q as usize];
+        info.name == solvable.name
+            && range_refs_overlap(
+                info.range,
+                Some(RangeRef {
+                    op: Op::Eq,
+                    epoch: solvable.package.epoch,
+                    version: solvable.version,
+                    release: Some(solvable.release),
+                }),
+            )
+    }
+}
+
+impl Pool<'_> {
+    /// Every package a rich dependency mentions.
+    pub(crate) fn rich_packages(&self, rich: u32) -> Vec<PkgId> {
+        fn walk(cx: &Cx, out: &mut Vec<PkgId>) {
+            match cx {
+                Cx::Leaf(set) => out.extend_from_slice(set),
+                Cx::And(items) | Cx::Or(items) => items.iter().for_each(|it| walk(it, out)),
+                Cx::If(a, b, c) | Cx::Unless(a, b, c) => {
+                    walk(a, out);
+                    walk(b, out);
+                    if let Some(c) = c {
+                        walk(c, out);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.rich[rich as usize].expr, &mut out);
+        out
+    }
+}
