@@ -205,6 +205,7 @@ pub static DIRECTIVES: &[DirectiveSpec] = &[
             params: &[
                 opt("results", ParamType::String),
                 opt("file", ParamType::String),
+                opt("report_unchanged", ParamType::Bool),
             ],
             extra_kwargs: false,
             exactly_one_of: &[&["results", "file"]],

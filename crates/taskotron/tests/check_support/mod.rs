@@ -4,7 +4,8 @@
 #![allow(
     dead_code,
     clippy::unwrap_used,
-    reason = "shared test helpers: each test file uses some of them, and they fail loudly"
+    clippy::print_stderr,
+    reason = "shared test helpers: each test file uses some of them, they fail loudly and say what they skip"
 )]
 
 use std::path::{Path, PathBuf};
@@ -36,7 +37,7 @@ echo %{version} > %{buildroot}%{_datadir}/%{name}/version
 %{_datadir}/%{name}/version
 
 %changelog
-* Fri Nov 20 2026 Tester <tester@example.org> - %{tk_version}-1
+* Fri Nov 20 2026 Tester <tester@example.org>
 - Built for a test.
 ";
 
@@ -48,7 +49,12 @@ echo %{version} > %{buildroot}%{_datadir}/%{name}/version
 )]
 pub(crate) fn rpmbuild(spec: &str, defines: &[(&str, &str)], out: &Path) -> Option<Vec<PathBuf>> {
     let top = tempfile::tempdir().unwrap();
-    let spec_path = top.path().join("tk.spec");
+    // Named after the package, as dist-git names it (rpmlint checks that).
+    let name = defines
+        .iter()
+        .find(|(name, _)| *name == "tk_name")
+        .map_or("tk", |(_, value)| value);
+    let spec_path = top.path().join(format!("{name}.spec"));
     std::fs::write(&spec_path, spec).unwrap();
     let mut cmd = std::process::Command::new("rpmbuild");
     cmd.arg("--quiet")
@@ -164,4 +170,103 @@ pub(crate) async fn admin(base: &str, path: &str, body: serde_json::Value) {
     let status = response.status();
     let text = response.text().await.unwrap();
     assert!(status.is_success(), "{path}: {status} {text}");
+}
+
+/// A `taskotron serve` on a free loopback port with its data in `dir/serve`,
+/// stopped (SIGTERM) when dropped.
+pub(crate) struct Serve {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) base: String,
+}
+
+impl Serve {
+    pub(crate) fn start(dir: &Path) -> Serve {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = crate::common::taskotron(dir)
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
+            .arg(dir.join("serve"))
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let serve = Serve { child, base };
+        let started = std::time::Instant::now();
+        while serve.get("/healthz").is_none() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "taskotron serve never answered"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        serve
+    }
+
+    /// GET a path of the server; its JSON body when it answered 200.
+    /// (On its own thread, so that async tests may call it too.)
+    pub(crate) fn get(&self, path: &str) -> Option<serde_json::Value> {
+        let url = format!("{}{path}", self.base);
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let response = reqwest::get(url).await.ok()?;
+                if !response.status().is_success() {
+                    return None;
+                }
+                response.json().await.ok()
+            })
+        })
+        .join()
+        .unwrap()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// Serve the files under `root` over HTTP on loopback (a package mirror);
+/// its base URL.
+pub(crate) async fn serve_files(root: &Path) -> String {
+    let root = root.to_owned();
+    let app = axum::Router::new().route(
+        "/{*path}",
+        axum::routing::get(
+            move |axum::extract::Path(path): axum::extract::Path<String>| {
+                let root = root.clone();
+                async move {
+                    if path.split('/').any(|it| it == "..") {
+                        return Err(axum::http::StatusCode::NOT_FOUND);
+                    }
+                    tokio::fs::read(root.join(path))
+                        .await
+                        .map_err(|_| axum::http::StatusCode::NOT_FOUND)
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
 }

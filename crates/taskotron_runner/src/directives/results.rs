@@ -82,9 +82,44 @@ pub(super) async fn resultsdb(
             result.artifact = None;
         }
     }
+    let report_unchanged = match params.get("report_unchanged") {
+        None => false,
+        Some(Json::Bool(value)) => *value,
+        Some(other) => {
+            return Err(failed(format!(
+                "parameter `report_unchanged` must be true or false, found {other}"
+            )));
+        }
+    };
     let mut errors = Vec::new();
     for result in &mut doc.results {
         let payload = crate::resultsdb::payload(cx.job, cx.config.resultsdb.as_ref(), result);
+        if let Some(target) = &cx.config.resultsdb
+            && !report_unchanged
+        {
+            match crate::resultsdb::unchanged(&cx.http, target, &payload).await {
+                Ok(Some(id)) => {
+                    sink.note(&format!(
+                        "not reported again: result {id} at {} is the latest for {} {} ({}) and has the same outcome, note and data",
+                        target.url,
+                        payload["testcase"]["name"].as_str().unwrap_or_default(),
+                        result.item,
+                        subject(&payload)
+                    ));
+                    let mut internal = result.internal.take().unwrap_or_else(|| json!({}));
+                    if let Some(map) = internal.as_object_mut() {
+                        map.insert("resultsdb_result_id".into(), json!(id));
+                        map.insert("resultsdb_unchanged".into(), json!(true));
+                    }
+                    result.internal = Some(internal);
+                    continue;
+                }
+                Ok(None) => {}
+                Err(err) => sink.note(&format!(
+                    "cannot tell whether the result is unchanged ({err}); reporting it"
+                )),
+            }
+        }
         match &cx.config.resultsdb {
             None => sink.note(&format!(
                 "ResultsDB is not configured; would send: {payload}"
@@ -126,6 +161,20 @@ pub(super) async fn resultsdb(
         )));
     }
     Ok(Json::String(doc.to_yaml()))
+}
+
+/// `type koji_build, arch x86_64, scenario …` for the log.
+fn subject(payload: &Json) -> String {
+    ["type", "arch", "scenario"]
+        .iter()
+        .filter_map(|key| {
+            payload["data"].get(key).map(|value| match value {
+                Json::String(text) => format!("{key} {text}"),
+                other => format!("{key} {other}"),
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn plural(n: usize) -> String {
