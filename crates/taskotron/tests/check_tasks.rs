@@ -406,7 +406,7 @@ echo 1 > %{buildroot}%{_datadir}/%{name}/version
 )]
 fn createrepo(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
-    let out = std::process::Command::new("createrepo_c")
+    let out = <std::process::Command>::new("createrepo_c")
         .arg("--quiet")
         .arg(dir)
         .output()

@@ -424,7 +424,7 @@ tk-lint-extra.noarch: W: no-documentation
 foo.spec: W: no-%build-section
 foo.spec:12: W: macro-in-comment %foo
 tk-lint.src: E: invalid-spec-name
- 3 packages and 0 specfiles checked; 2 errors, 5 warnings, 10 badness; has taken 0.6 s 
+ 3 packages and 0 specfiles checked; 2 errors, 5 warnings, 10 badness; has taken 0.6 s\x20
 ";
 
     fn packages() -> Vec<String> {

@@ -56,7 +56,7 @@ pub(crate) fn rpmbuild(spec: &str, defines: &[(&str, &str)], out: &Path) -> Opti
         .map_or("tk", |(_, value)| value);
     let spec_path = top.path().join(format!("{name}.spec"));
     std::fs::write(&spec_path, spec).unwrap();
-    let mut cmd = std::process::Command::new("rpmbuild");
+    let mut cmd = <std::process::Command>::new("rpmbuild");
     cmd.arg("--quiet")
         .arg("-ba")
         .arg("--define")
@@ -128,7 +128,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     reason = "probing a host tool the test needs"
 )]
 pub(crate) fn have(program: &str) -> bool {
-    let ok = std::process::Command::new(program)
+    let ok = <std::process::Command>::new(program)
         .arg("--version")
         .output()
         .is_ok();
