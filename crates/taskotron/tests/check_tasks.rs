@@ -18,12 +18,27 @@ use check_support::{Serve, build, fake_infra, have, rpmbuild, serve_files};
 use common::{repo_root, taskotron, texts};
 use serde_json::Value as Json;
 
+/// A scratch directory outside /tmp, which the sandbox replaces with its
+/// own: the configuration the tasks' checks read must stay visible.
+fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
+}
+
 fn task(name: &str) -> PathBuf {
     repo_root().join("tasks").join(name).join("runtask.yml")
 }
 
-/// `taskotron run FORMULA -i ITEM -t TYPE [-a ARCH] --local --artifacts DIR`
-/// with `config` as TASKOTRON_CONFIG (so the checks the task runs read it too).
+/// Whether runs go without the sandbox: only when bubblewrap cannot build one
+/// here (and the test script does not require it); otherwise the tasks run
+/// sandboxed, as production runs them.
+fn local() -> bool {
+    static LOCAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *LOCAL.get_or_init(|| !common::sandbox_available())
+}
+
+/// `taskotron run FORMULA -i ITEM -t TYPE -a ARCH --artifacts DIR` (with
+/// `--local` when there is no sandbox), with `dir/taskotron.toml` as
+/// TASKOTRON_CONFIG (so the checks the task runs read it too).
 fn run(
     dir: &Path,
     formula: &Path,
@@ -32,20 +47,16 @@ fn run(
     arch: &str,
     artifacts: &str,
 ) -> (Option<i32>, String) {
-    let out = taskotron(dir)
-        .env("TASKOTRON_CONFIG", dir.join("taskotron.toml"))
+    let mut cmd = taskotron(dir);
+    cmd.env("TASKOTRON_CONFIG", dir.join("taskotron.toml"))
         .arg("run")
         .arg(formula)
-        .args([
-            "-i",
-            item,
-            "-t",
-            item_type,
-            "-a",
-            arch,
-            "--local",
-            "--artifacts",
-        ])
+        .args(["-i", item, "-t", item_type, "-a", arch]);
+    if local() {
+        cmd.arg("--local");
+    }
+    let out = cmd
+        .arg("--artifacts")
         .arg(dir.join(artifacts))
         .output()
         .unwrap();
@@ -143,7 +154,7 @@ async fn rpmlint_task_reports_once_per_change() {
     if !have("rpmlint") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     let d = dir.path();
     if rpmbuild(NO_CHANGELOG, &[("tk_name", "tk-nolog")], &d.join("rpms")).is_none() {
         return;
@@ -236,7 +247,7 @@ async fn rpmlint_task_reports_once_per_change() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unchanged_results_are_not_reported_again_unless_forced() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     let d = dir.path();
     let serve = Serve::start(d);
     report_to(d, &serve);
@@ -309,7 +320,7 @@ bodhi:
 
 #[tokio::test(flavor = "multi_thread")]
 async fn upgradepath_task_reports_each_build_and_the_update() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     let d = dir.path();
     for (version, dist) in [("1.0", ".fc43"), ("1.1", ".fc44"), ("1.0", ".fc45")] {
         if build("tk-up", version, dist, None, &d.join("rpms")).is_none() {
@@ -378,6 +389,24 @@ async fn upgradepath_task_reports_each_build_and_the_update() {
     assert_eq!(got.len(), 1, "{got:?}");
     // F44's only build is pending push to stable: INFO.
     assert_eq!(got[0][2], "INFO");
+
+    // A check that cannot decide crashes the task: no result at all, never
+    // a PASSED, and the log says why.
+    let (code, out) = run(
+        d,
+        &formula,
+        "FEDORA-2026-ffffffffff",
+        "bodhi_update",
+        "noarch",
+        "u3",
+    );
+    assert_eq!(code, Some(3), "{out}");
+    assert!(
+        log(d, "u3").contains("Bodhi has no update FEDORA-2026-ffffffffff"),
+        "{}",
+        log(d, "u3")
+    );
+    assert!(!d.join("u3/taskotron/results.yml").exists());
 }
 
 /// A spec whose package needs something: `%{tk_requires}`.
@@ -419,7 +448,7 @@ async fn depcheck_task_reports_each_pending_build() {
     if !have("createrepo_c") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     let d = dir.path();
     // The release has tk-base; the pending tag holds one build that needs
     // it and one that needs something nobody provides.
