@@ -661,21 +661,18 @@ fn cnf(cx: &Cx, negated: bool) -> Cnf {
                 &and(cnf(cond, true), cnf(other, true)),
             ),
         },
-        // (A unless B [else C]) = (B or A) and (not B or C)
-        (Cx::Unless(then, cond, otherwise), false) => {
-            let mut out = or(&cnf(cond, false), &cnf(then, false));
-            if let Some(other) = otherwise {
-                out = and(out, or(&cnf(cond, true), &cnf(other, false)));
-            }
-            out
-        }
-        (Cx::Unless(then, cond, otherwise), true) => match otherwise {
-            None => and(cnf(cond, true), cnf(then, true)),
-            Some(other) => or(
-                &and(cnf(cond, true), cnf(then, true)),
-                &and(cnf(cond, false), cnf(other, true)),
-            ),
-        },
+        // libsolv reads (A unless B) as (A and not B); with an else, as
+        // (not B implies A) and (B implies C).
+        (Cx::Unless(then, cond, None), false) => and(cnf(then, false), cnf(cond, true)),
+        (Cx::Unless(then, cond, None), true) => or(&cnf(then, true), &cnf(cond, false)),
+        (Cx::Unless(then, cond, Some(other)), false) => and(
+            or(&cnf(cond, false), &cnf(then, false)),
+            or(&cnf(cond, true), &cnf(other, false)),
+        ),
+        (Cx::Unless(then, cond, Some(other)), true) => or(
+            &and(cnf(cond, true), cnf(then, true)),
+            &and(cnf(cond, false), cnf(other, true)),
+        ),
     }
 }
 
