@@ -1,5 +1,6 @@
 """Turn `taskotron check rpmlint --json` into ResultYAML: one result for the
-build and arch, with the per-package counts in the note and as keyvals."""
+build and arch, with the per-package counts in the note, and the totals and
+the ids of the errors as keyvals."""
 
 import json
 
@@ -22,4 +23,11 @@ def rpmlint(report, item, arch, **kwargs):
         'errors': verdict['errors'],
         'warnings': verdict['warnings'],
     }
+    # Which errors, so that a different error with the same counts is a
+    # change (and is reported again).
+    error_ids = sorted({
+        f['id'] for p in verdict['packages'] for f in p['findings'] if f['level'] == 'E'
+    })
+    if error_ids:
+        detail.keyvals['error_ids'] = error_ids
     return check.export_YAML(detail)

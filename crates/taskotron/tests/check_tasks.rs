@@ -200,6 +200,10 @@ async fn rpmlint_task_reports_once_per_change() {
     let rows = stored(&serve, "dist.rpmlint");
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["data"]["scenario"], serde_json::json!(["noarch"]));
+    assert_eq!(
+        rows[0]["data"]["error_ids"],
+        serde_json::json!(["no-changelogname-tag"])
+    );
 
     // The same build again: nothing changed, nothing is reported, and the
     // log says why. The result is still recorded in results.yml.
