@@ -188,8 +188,189 @@ impl<'p, 'a> Checker<'p, 'a> {
                 reasons: Vec::new(),
             };
         }
+        if self.greedy(id, work) {
+            return Verdict {
+                nevra,
+                id,
+                reasons: Vec::new(),
+            };
+        }
         let reasons = self.solve(id, work);
         Verdict { nevra, id, reasons }
+    }
+
+    /// Try to build an installation of `id` greedily (the best acceptable
+    /// provider for each open requirement) and verify it against every
+    /// rule; on success every package of it is known installable. `false`
+    /// says nothing: the full solve decides.
+    fn greedy(&self, id: PkgId, work: &mut Work) -> bool {
+        const LIMIT: usize = 20_000;
+        let pool = self.pool;
+        work.start_set();
+        if !self.acceptable(id, work) {
+            return false;
+        }
+        self.add(id, work);
+        let mut next = 0;
+        while next < work.members.len() {
+            if work.members.len() > LIMIT {
+                return false;
+            }
+            let p = work.members[next];
+            next += 1;
+            for req in &pool.solvables[p as usize].requires {
+                match req {
+                    Req::Simple(dep) => {
+                        let providers = &pool.deps[*dep as usize].providers;
+                        if providers.iter().any(|q| *q == p || work.in_set(*q)) {
+                            continue;
+                        }
+                        let Some(q) = providers.iter().copied().find(|q| {
+                            self.state[*q as usize].load(Ordering::Relaxed) != BAD
+                                && self.acceptable(*q, work)
+                        }) else {
+                            return false;
+                        };
+                        self.add(q, work);
+                    }
+                    Req::Rich(rich) => {
+                        for clause in requires_cnf(&pool.rich[*rich as usize].expr) {
+                            if clause.contains(&pos(p)) || holds(&clause, work) {
+                                continue;
+                            }
+                            let Some(q) = clause
+                                .iter()
+                                .filter(|lit| *lit & 1 == 0)
+                                .map(|lit| lit >> 1)
+                                .find(|q| {
+                                    self.state[*q as usize].load(Ordering::Relaxed) != BAD
+                                        && self.acceptable(*q, work)
+                                })
+                            else {
+                                return false;
+                            };
+                            self.add(q, work);
+                        }
+                    }
+                }
+            }
+        }
+        // Verify every rule over the set.
+        for p in &work.members {
+            let p = *p;
+            let solvable = &pool.solvables[p as usize];
+            if let Some(ArchRank::Rank(rank)) = solvable.rank
+                && rank > 0
+                && pool.multiarch[solvable.name as usize]
+            {
+                return false;
+            }
+            for req in &solvable.requires {
+                let ok = match req {
+                    Req::Simple(dep) => pool.deps[*dep as usize]
+                        .providers
+                        .iter()
+                        .any(|q| *q == p || work.in_set(*q)),
+                    Req::Rich(rich) => requires_cnf(&pool.rich[*rich as usize].expr)
+                        .iter()
+                        .all(|clause| clause.contains(&pos(p)) || holds(clause, work)),
+                };
+                if !ok {
+                    return false;
+                }
+            }
+            for req in &solvable.conflicts {
+                let ok = match req {
+                    Req::Simple(dep) => !pool.deps[*dep as usize]
+                        .providers
+                        .iter()
+                        .any(|q| *q != p && work.in_set(*q)),
+                    Req::Rich(rich) => conflicts_cnf(&pool.rich[*rich as usize].expr)
+                        .iter()
+                        .all(|clause| holds(clause, work)),
+                };
+                if !ok {
+                    return false;
+                }
+            }
+            if !self.own_rules_allow(p, work) {
+                return false;
+            }
+        }
+        for p in &work.members {
+            self.state[*p as usize].store(GOOD, Ordering::Relaxed);
+        }
+        true
+    }
+
+    /// Whether `q`'s obsoletes and name allow it next to the set.
+    fn own_rules_allow(&self, q: PkgId, work: &Work) -> bool {
+        let pool = self.pool;
+        let solvable = &pool.solvables[q as usize];
+        for dep in &solvable.obsoletes {
+            if pool.deps[*dep as usize]
+                .providers
+                .iter()
+                .any(|r| *r != q && work.in_set(*r) && pool.obsoletes_match(*dep, *r))
+            {
+                return false;
+            }
+        }
+        !pool.by_name[solvable.name as usize]
+            .iter()
+            .any(|r| *r != q && work.in_set(*r))
+    }
+
+    /// Whether `q` may join the set: not in it, not ruled out by its
+    /// members, and its own conflicts, obsoletes and name allow it.
+    fn acceptable(&self, q: PkgId, work: &Work) -> bool {
+        let pool = self.pool;
+        if work.in_set(q) || work.forbidden(q) {
+            return false;
+        }
+        for req in &pool.solvables[q as usize].conflicts {
+            match req {
+                Req::Simple(dep) => {
+                    if pool.deps[*dep as usize]
+                        .providers
+                        .iter()
+                        .any(|r| *r != q && work.in_set(*r))
+                    {
+                        return false;
+                    }
+                }
+                Req::Rich(_) => {}
+            }
+        }
+        self.own_rules_allow(q, work)
+    }
+
+    /// Put `q` into the set and rule out what it cannot go with.
+    fn add(&self, q: PkgId, work: &mut Work) {
+        let pool = self.pool;
+        work.put(q);
+        let solvable = &pool.solvables[q as usize];
+        for req in &solvable.conflicts {
+            if let Req::Simple(dep) = req {
+                for r in &pool.deps[*dep as usize].providers {
+                    if *r != q {
+                        work.forbid(*r);
+                    }
+                }
+            }
+        }
+        for dep in &solvable.obsoletes {
+            for r in &pool.deps[*dep as usize].providers {
+                if *r != q && pool.obsoletes_match(*dep, *r) {
+                    work.forbid(*r);
+                }
+            }
+        }
+        for r in &pool.by_name[solvable.name as usize] {
+            if *r != q {
+                work.forbid(*r);
+            }
+        }
     }
 
     fn explain_absolute(
@@ -563,6 +744,10 @@ struct Work {
     stamp: Vec<u32>,
     generation: u32,
     closure: Vec<PkgId>,
+    /// The greedy set: 2g = member, 2g + 1 = forbidden, for generation g.
+    set: Vec<u32>,
+    set_generation: u32,
+    members: Vec<PkgId>,
 }
 
 impl Work {
@@ -571,6 +756,37 @@ impl Work {
             stamp: vec![0; n],
             generation: 0,
             closure: Vec::new(),
+            set: vec![0; n],
+            set_generation: 0,
+            members: Vec::new(),
+        }
+    }
+
+    fn start_set(&mut self) {
+        self.set_generation = self.set_generation.wrapping_add(1);
+        if self.set_generation >= u32::MAX / 2 - 1 || self.set_generation == 0 {
+            self.set.iter_mut().for_each(|it| *it = 0);
+            self.set_generation = 1;
+        }
+        self.members.clear();
+    }
+
+    fn in_set(&self, p: PkgId) -> bool {
+        self.set[p as usize] == self.set_generation * 2
+    }
+
+    fn forbidden(&self, p: PkgId) -> bool {
+        self.set[p as usize] == self.set_generation * 2 + 1
+    }
+
+    fn put(&mut self, p: PkgId) {
+        self.set[p as usize] = self.set_generation * 2;
+        self.members.push(p);
+    }
+
+    fn forbid(&mut self, p: PkgId) {
+        if !self.in_set(p) {
+            self.set[p as usize] = self.set_generation * 2 + 1;
         }
     }
 
@@ -682,6 +898,14 @@ fn requires_cnf(cx: &Cx) -> Cnf {
 
 fn conflicts_cnf(cx: &Cx) -> Cnf {
     cnf(cx, true)
+}
+
+/// Whether a clause holds with the greedy set installed and nothing else.
+fn holds(clause: &[u32], work: &Work) -> bool {
+    clause.iter().any(|lit| {
+        let member = work.in_set(lit >> 1);
+        if lit & 1 == 0 { member } else { !member }
+    })
 }
 
 fn positive_leaves(cx: &Cx, out: &mut Vec<PkgId>) {
