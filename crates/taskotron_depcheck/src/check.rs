@@ -3,7 +3,7 @@
 //! ignored), with the rules libsolv makes for the packages its job can
 //! reach.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::arch::ArchRank;

@@ -2,10 +2,10 @@
 //! resolved to the packages that provide them ("whatprovides"), file
 //! provides included.
 
+use hashbrown::HashMap;
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
-use taskotron_repo::{Constraint, DepKind, Dependency, Package, Repo};
+use taskotron_repo::{Constraint, DepKind, Dependency, Package, Repo, Sym};
 use taskotron_rpm::{Op, RangeRef, Rich, range_refs_overlap, rpmvercmp};
 
 use crate::arch::{ArchPolicy, ArchRank};
@@ -105,9 +105,40 @@ struct Builder<'a> {
     rich_ids: HashMap<&'a str, u32>,
     /// A preference rank per package: lower is better.
     pref: Vec<u32>,
+    /// Per repository: the name id of each of its strings (u32::MAX: not
+    /// yet looked up), so each string is hashed once.
+    sym_caps: Vec<Vec<u32>>,
+    /// Per repository: simple dependencies already resolved.
+    sym_deps: Vec<HashMap<(Sym, Option<Constraint>), u32>>,
 }
 
 impl<'a> Builder<'a> {
+    /// The name id of a repository's string.
+    fn cap(&mut self, index: usize, repo: &'a Repo, sym: Sym) -> u32 {
+        if let Some(cap) = self.sym_caps[index].get(sym.index()).copied()
+            && cap != u32::MAX
+        {
+            return cap;
+        }
+        let cap = self.name(repo.str(sym));
+        if let Some(slot) = self.sym_caps[index].get_mut(sym.index()) {
+            *slot = cap;
+        }
+        cap
+    }
+
+    /// A repository's simple dependency, resolved.
+    fn repo_dep(&mut self, index: usize, repo: &'a Repo, dep: &Dependency) -> u32 {
+        let key = (dep.name, dep.constraint);
+        if let Some(id) = self.sym_deps[index].get(&key) {
+            return *id;
+        }
+        let name = self.cap(index, repo, dep.name);
+        let id = self.simple(name, range_of(repo, dep.constraint.as_ref()));
+        self.sym_deps[index].insert(key, id);
+        id
+    }
+
     fn name(&mut self, text: &'a str) -> u32 {
         if let Some(id) = self.name_ids.get(text) {
             return *id;
@@ -283,11 +314,16 @@ impl<'a> Pool<'a> {
             rich: Vec::new(),
             rich_ids: HashMap::new(),
             pref: Vec::new(),
+            sym_caps: repos
+                .iter()
+                .map(|(repo, _)| vec![u32::MAX; repo.string_count()])
+                .collect(),
+            sym_deps: vec![HashMap::new(); repos.len()],
         };
         let mut solvables = Vec::new();
         for (index, (repo, _)) in repos.iter().enumerate() {
             for (at, package) in repo.packages().iter().enumerate() {
-                let name = b.name(repo.str(package.name));
+                let name = b.cap(index, repo, package.name);
                 solvables.push(Solvable {
                     repo: u32::try_from(index).unwrap_or(u32::MAX),
                     package,
@@ -325,7 +361,7 @@ impl<'a> Pool<'a> {
         // Provides, with the self-provide libsolv adds.
         let mut id: PkgId = 0;
         let mut file_caps = Vec::new();
-        for (repo, _) in repos {
+        for (index, (repo, _)) in repos.iter().enumerate() {
             for package in repo.packages() {
                 let solvable = &solvables[id as usize];
                 if solvable.rank.is_some() {
@@ -337,7 +373,7 @@ impl<'a> Pool<'a> {
                     };
                     b.provides[solvable.name as usize].push((id, Some(own)));
                     for dep in repo.deps(package, DepKind::Provides) {
-                        let name = b.name(repo.str(dep.name));
+                        let name = b.cap(index, repo, dep.name);
                         b.provides[name as usize]
                             .push((id, range_of(repo, dep.constraint.as_ref())));
                     }
@@ -363,7 +399,7 @@ impl<'a> Pool<'a> {
                             }
                             None => {
                                 let text = repo.str(dep.name);
-                                let name = b.name(text);
+                                let name = b.cap(index, repo, dep.name);
                                 if text.starts_with('/') {
                                     file_caps.push(name);
                                 }
@@ -400,7 +436,7 @@ impl<'a> Pool<'a> {
         }
         // Resolve every dependency.
         let mut id: usize = 0;
-        for (repo, _) in repos {
+        for (index, (repo, _)) in repos.iter().enumerate() {
             for package in repo.packages() {
                 if solvables[id].rank.is_none() {
                     id += 1;
@@ -419,10 +455,7 @@ impl<'a> Pool<'a> {
                             b.rich_ids.insert(text, rid);
                             Req::Rich(rid)
                         }
-                        None => {
-                            let name = b.name(repo.str(dep.name));
-                            Req::Simple(b.simple(name, range_of(repo, dep.constraint.as_ref())))
-                        }
+                        None => Req::Simple(b.repo_dep(index, repo, dep)),
                     }
                 };
                 let requires = repo
@@ -448,10 +481,7 @@ impl<'a> Pool<'a> {
                 let obsoletes = repo
                     .deps(package, DepKind::Obsoletes)
                     .iter()
-                    .map(|dep| {
-                        let name = b.name(repo.str(dep.name));
-                        b.simple(name, range_of(repo, dep.constraint.as_ref()))
-                    })
+                    .map(|dep| b.repo_dep(index, repo, dep))
                     .collect();
                 let solvable = &mut solvables[id];
                 solvable.requires = requires;
