@@ -1,5 +1,5 @@
 """Turn `taskotron check upgradepath --json` into ResultYAML: one result per
-build, and one for the update when the item is an update."""
+build, and one for the update or the tag when the item is one."""
 
 import json
 
@@ -16,10 +16,10 @@ def upgradepath(report, item, item_type, **kwargs):
         detail.note = build['note']
         detail.keyvals = {'arch': 'noarch', 'scenario': 'noarch', 'release': build['release']}
         details.append(detail)
-    if item_type == 'bodhi_update':
-        overall = check.CheckDetail(item, 'bodhi_update', artifact='upgradepath.json')
+    if item_type in ('bodhi_update', 'koji_tag'):
+        overall = check.CheckDetail(item, item_type, artifact='upgradepath.json')
         overall.update_outcome(verdict['outcome'])
-        overall.note = check.create_multi_item_summary(details)
+        overall.note = check.create_multi_item_summary(details) if details else 'no builds'
         overall.keyvals = {'arch': 'noarch', 'scenario': 'noarch'}
         details.append(overall)
     return check.export_YAML(details)

@@ -137,6 +137,7 @@ fn the_formulas_check() {
         ("dist.rpmlint", "koji_build"),
         ("dist.upgradepath", "bodhi_update"),
         ("dist.upgradepath", "koji_build"),
+        ("dist.upgradepath", "koji_tag"),
         ("dist.depcheck", "koji_tag"),
     ] {
         let out = taskotron(&repo_root())
@@ -378,6 +379,27 @@ async fn upgradepath_task_reports_each_build_and_the_update() {
     assert_eq!(
         got[0][5],
         "tk-up-1.1-1.fc44 into F44: F45: tk-up-1.0-1.fc45 is older than tk-up-1.1-1.fc44"
+    );
+    // A tag as the item: its builds and the tag.
+    let (code, out) = run(
+        d,
+        &formula,
+        "f44-updates-pending",
+        "koji_tag",
+        "noarch",
+        "u4",
+    );
+    assert_eq!(code, Some(100), "{out}");
+    let got: Vec<[String; 3]> = results(d, "u4")
+        .into_iter()
+        .map(|it| [it[0].clone(), it[1].clone(), it[2].clone()])
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ["tk-up-1.1-1.fc44", "koji_build", "FAILED"].map(str::to_owned),
+            ["f44-updates-pending", "koji_tag", "FAILED"].map(str::to_owned),
+        ]
     );
     // A single build as the item.
     let (code, out) = run(

@@ -128,6 +128,30 @@ async fn upgradepath_follows_koji_and_bodhi() {
         json!(["f45", "f45-updates"])
     );
 
+    // A tag: its latest builds, in the tag's release.
+    let (code, body) = setup.json(&["--tag", "f44-updates-pending"]);
+    assert_eq!(code, Some(1), "{body:#}");
+    assert_eq!(body["tag"], "f44-updates-pending");
+    let verdicts: Vec<(&str, &str, &str)> = body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|it| {
+            (
+                it["item"].as_str().unwrap(),
+                it["release"].as_str().unwrap(),
+                it["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("tk-ep-2.0-1.fc44", "F44", "PASSED"),
+            ("tk-up-1.1-1.fc44", "F44", "FAILED")
+        ]
+    );
+
     // 1.2 pending push to F45's stable updates: INFO, they must go together.
     admin(
         &setup.base,
@@ -206,6 +230,10 @@ async fn upgradepath_refuses_what_it_cannot_check() {
         (
             vec!["--update", "FEDORA-2026-ffffffffff"],
             "Bodhi has no update FEDORA-2026-ffffffffff",
+        ),
+        (
+            vec!["--tag", "nope-updates"],
+            "Koji tag `nope-updates` belongs to no Bodhi release",
         ),
         (
             vec!["tk-up-1.1-1.fc44", "--release", "F7"],

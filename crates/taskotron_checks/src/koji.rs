@@ -15,6 +15,9 @@ use crate::upgradepath::{self, Build, BuildResult, ReleaseInfo, ReleaseState, Up
 pub enum Target {
     /// Every build of a Bodhi update, in the update's release.
     Update(String),
+    /// The latest builds of a Koji tag (e.g. `f44-updates-pending`), in the
+    /// release the tag belongs to.
+    Tag(String),
     /// Builds by NVR, each in the release its dist tag names (or the one given).
     Builds {
         /// The NVRs.
@@ -47,6 +50,9 @@ pub enum SourceError {
         /// What is wrong.
         why: String,
     },
+    /// The tag belongs to no release.
+    #[error("Koji tag `{0}` belongs to no Bodhi release")]
+    NoReleaseForTag(String),
     /// The NVR names no release.
     #[error(
         "{0} belongs to no Bodhi release (its dist tag names none); give the release with --release"
@@ -114,8 +120,30 @@ pub async fn check(
                 Some(update.release.name.clone()),
             )
         }
+        Target::Tag(tag) => {
+            let map = RepoMap::new(
+                releases.clone(),
+                RepoTemplates::default(),
+                Default::default(),
+            );
+            let release = map
+                .release_of_tag(tag)
+                .map(|it| it.name.clone())
+                .ok_or_else(|| SourceError::NoReleaseForTag(tag.clone()))?;
+            let mut nvrs: Vec<String> = koji
+                .get_latest_builds(tag, None)
+                .await?
+                .into_iter()
+                .map(|it| it.nvr)
+                .collect();
+            nvrs.sort();
+            (nvrs, Some(release))
+        }
         Target::Builds { nvrs, release } => (nvrs.clone(), release.clone()),
     };
+    if nvrs.is_empty() {
+        return Ok(Vec::new());
+    }
     let map = RepoMap::new(
         releases.clone(),
         RepoTemplates::default(),
