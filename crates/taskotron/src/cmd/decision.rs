@@ -186,14 +186,29 @@ fn line(requirement: &Value, satisfied: bool, waivers: &[Value]) -> String {
                 .as_i64()
                 .and_then(|id| waivers.iter().find(|it| it["id"].as_i64() == Some(id)));
             let by = waiver.map_or_else(String::new, |it| {
+                let mut scope = Vec::new();
+                if it["scope"] == "package" {
+                    scope.push(format!(
+                        "every build of {}",
+                        it["subject_identifier"].as_str().unwrap_or("?")
+                    ));
+                }
+                if let Some(until) = it["expires_at"].as_str() {
+                    scope.push(format!("until {until}"));
+                }
                 format!(
-                    " by {}{}: \"{}\"",
+                    " by {}{}: \"{}\"{}",
                     it["username"].as_str().unwrap_or("?"),
                     it["proxied_by"]
                         .as_str()
                         .map(|p| format!(" (through {p})"))
                         .unwrap_or_default(),
-                    it["comment"].as_str().unwrap_or_default()
+                    it["comment"].as_str().unwrap_or_default(),
+                    if scope.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", scope.join(", "))
+                    }
                 )
             });
             (
@@ -278,6 +293,17 @@ mod tests {
              \x20 PASSED   dist.depcheck (result 11)\n\
              \x20 WAIVED   dist.upgradepath (result 13), it errored by carol (through bodhi): \"infra outage\"\n\
              \nWait for missing or incomplete checks, re-run failed ones, or waive them (POST /api/v1.0/waivers/).\n"
+        );
+        let mut scoped = answer.clone();
+        scoped["waivers"][0]["scope"] = json!("package");
+        scoped["waivers"][0]["subject_identifier"] = json!("foo");
+        scoped["waivers"][0]["expires_at"] = json!("2026-12-31T00:00:00.000000");
+        assert!(
+            render(&args, &scoped).contains(
+                "by carol (through bodhi): \"infra outage\" (every build of foo, until 2026-12-31T00:00:00.000000)"
+            ),
+            "{}",
+            render(&args, &scoped)
         );
         let mut explained = answer.clone();
         explained["dry_run"] = json!(true);
