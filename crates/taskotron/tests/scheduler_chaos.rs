@@ -108,7 +108,7 @@ impl Broker {
     #[expect(clippy::disallowed_methods, reason = "the test runs its own broker")]
     fn boot(&mut self) {
         let dir = self.dir.path();
-        let child = std::process::Command::new(RABBITMQ)
+        let child = <std::process::Command>::new(RABBITMQ)
             .current_dir(dir)
             .env("HOME", dir)
             .env("RABBITMQ_NODENAME", format!("{}@localhost", self.name))

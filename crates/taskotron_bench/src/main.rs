@@ -19,6 +19,7 @@ mod http;
 mod load;
 mod payload;
 mod report;
+mod scheduler;
 mod seed;
 
 use clap::{Parser, Subcommand};
@@ -41,6 +42,9 @@ enum Command {
     Load(load::LoadArgs),
     /// Summarise `load` reports (medians of the rounds) as a Markdown table.
     Report(report::ReportArgs),
+    /// The scheduler: messages per second from RabbitMQ to events and jobs,
+    /// and publish-to-job latency at a steady rate.
+    Scheduler(scheduler::SchedulerArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -56,5 +60,9 @@ fn main() -> anyhow::Result<()> {
             .build()?
             .block_on(load::run(args)),
         Command::Report(args) => report::run(args),
+        Command::Scheduler(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(scheduler::run(args)),
     }
 }

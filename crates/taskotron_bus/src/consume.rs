@@ -7,7 +7,7 @@ use std::pin::Pin;
 use futures_core::Stream;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, QueueBindOptions,
-    QueueDeclareOptions,
+    QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::uri::AMQPUri;
@@ -233,6 +233,24 @@ impl Consumer {
                 }))
             }
         }
+    }
+
+    /// Delete the queue (with whatever it still holds) and close: for
+    /// queues made for one run, such as a benchmark's.
+    ///
+    /// # Errors
+    ///
+    /// [`BusError::Consume`] when the broker refuses.
+    pub async fn delete_queue(self) -> Result<(), BusError> {
+        let queue = self.queue.clone();
+        let deleted = self
+            .channel
+            .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+            .await;
+        self.close().await;
+        deleted
+            .map(drop)
+            .map_err(|source| BusError::Consume { queue, source })
     }
 
     /// Closes the channel and the connection; unacknowledged deliveries go

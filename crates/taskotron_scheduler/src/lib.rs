@@ -14,6 +14,7 @@
 //! Any number of `taskotron serve` processes may run all of this against
 //! one database: they share the queue, the events and the watermarks.
 
+pub mod discover;
 pub mod intake;
 pub mod metrics;
 pub mod normalize;
@@ -131,6 +132,9 @@ impl Scheduler {
                 max_attempts: scheduler.max_attempts,
                 metrics: metrics.clone(),
                 jobs_wake: Arc::new(Notify::new()),
+                discoverer: discover::Discoverer {
+                    cache_dir: config.server.data_dir.join("cache").join("discover"),
+                },
             }),
             None => None,
         };

@@ -13,6 +13,7 @@ use taskotron_triggers::{Fact, PlanContext, PlannedJob, RuleSet};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::discover::{Discovered, Discoverer};
 use crate::metrics::SchedulerMetrics;
 
 /// Events planned per transaction.
@@ -72,30 +73,108 @@ pub struct Planner {
     /// Woken (all waiters) when planning inserted jobs: the workers' long
     /// polls.
     pub jobs_wake: Arc<Notify>,
+    /// Runs the rules' `discover` actions.
+    pub discoverer: Discoverer,
 }
 
-/// What one event asks for, as the store takes it.
-fn plan_one(
+/// How long after its arrival an event whose discovery fails (a repository
+/// that cannot be reached) is tried again before it is planned without.
+pub const DISCOVERY_RETRY: Duration = Duration::from_secs(3600);
+
+/// Discoveries already run in this batch, by what they asked.
+type DiscoveryCache =
+    BTreeMap<(String, String, Option<String>, bool), Result<Option<Discovered>, String>>;
+
+/// What one event asks for, as the store takes it; `None` when a discovery
+/// failed and the event should be tried again later.
+async fn plan_one(
     planner: &Planner,
     event: &PendingEvent,
     revisions: &mut BTreeMap<String, Result<String, String>>,
-) -> (Vec<PlanJob>, Option<String>) {
+    discoveries: &mut DiscoveryCache,
+) -> Option<(Vec<PlanJob>, Option<String>)> {
     let fact = match Fact::from_json(event.fact.clone()) {
         Ok(it) => it,
-        Err(err) => return (Vec::new(), Some(format!("cannot plan: {err}"))),
+        Err(err) => return Some((Vec::new(), Some(format!("cannot plan: {err}")))),
     };
     let plan = taskotron_triggers::plan(&planner.rules, &fact, &planner.context);
     let mut notes = plan.notes;
     if plan.matched.is_empty() {
         notes.push("no rule matched".to_owned());
     }
-    for discovery in &plan.discoveries {
-        notes.push(format!(
-            "{}: discovering tasks in {} ({}) is not supported yet",
-            discovery.rule, discovery.repo, discovery.branch
-        ));
-    }
     let retrigger = fact.is_retrigger();
+    let mut discovered_jobs = Vec::new();
+    for discovery in &plan.discoveries {
+        let key = (
+            discovery.repo.clone(),
+            discovery.branch.clone(),
+            discovery.fallback_branch.clone(),
+            discovery.recursive,
+        );
+        if !discoveries.contains_key(&key) {
+            let outcome = planner.discoverer.discover(discovery).await;
+            discoveries.insert(key.clone(), outcome);
+        }
+        match &discoveries[&key] {
+            Ok(Some(found)) => {
+                for problem in &found.problems {
+                    notes.push(format!("{}: {}: {problem}", discovery.rule, discovery.repo));
+                }
+                if found.formulas.is_empty() {
+                    notes.push(format!(
+                        "{}: no formula in {} at {}",
+                        discovery.rule, discovery.repo, found.branch
+                    ));
+                }
+                let revision: String = found.commit.chars().take(12).collect();
+                for formula in &found.formulas {
+                    let source = serde_json::json!({
+                        "repo": discovery.repo,
+                        "commit": found.commit,
+                        "path": formula.path,
+                    })
+                    .to_string();
+                    for arch in &discovery.arches {
+                        let job = PlannedJob {
+                            task: formula.check.clone(),
+                            arch: arch.clone(),
+                            item_type: fact.item_type().to_owned(),
+                            item: fact.item().to_owned(),
+                            item_revision: fact.item_revision().to_owned(),
+                            priority: 0,
+                            debounce: None,
+                            match_host_arch: false,
+                            labels: Vec::new(),
+                            rule: discovery.rule.clone(),
+                        };
+                        let mut planned =
+                            plan_job(&job, &revision, planner.max_attempts, retrigger);
+                        planned.source = Some(source.clone());
+                        discovered_jobs.push(planned);
+                    }
+                }
+            }
+            Ok(None) => notes.push(format!(
+                "{}: {} does not exist or has no branch {}{}",
+                discovery.rule,
+                discovery.repo,
+                discovery.branch,
+                discovery
+                    .fallback_branch
+                    .as_ref()
+                    .map(|it| format!(" nor {it}"))
+                    .unwrap_or_default()
+            )),
+            Err(why) => {
+                let age = crate::pollers::now_micros().saturating_sub(event.received_at);
+                if u128::try_from(age).unwrap_or(0) < DISCOVERY_RETRY.as_micros() {
+                    tracing::warn!(event = %event.uuid, error = %why, "discovery failed; the event waits for the next try");
+                    return None;
+                }
+                notes.push(format!("{}: gave up discovering: {why}", discovery.rule));
+            }
+        }
+    }
     let mut jobs = Vec::with_capacity(plan.jobs.len());
     for job in &plan.jobs {
         let revision = revisions
@@ -110,8 +189,9 @@ fn plan_one(
             }
         }
     }
+    jobs.extend(discovered_jobs);
     let notes = (!notes.is_empty()).then(|| notes.join("; "));
-    (jobs, notes)
+    Some((jobs, notes))
 }
 
 fn plan_job(job: &PlannedJob, revision: &str, max_attempts: u32, rerun: bool) -> PlanJob {
@@ -137,6 +217,7 @@ fn plan_job(job: &PlannedJob, revision: &str, max_attempts: u32, rerun: bool) ->
         },
         debounce: job.debounce,
         rerun,
+        source: None,
     }
 }
 
@@ -153,17 +234,24 @@ impl Planner {
             return Ok(0);
         }
         let mut revisions = BTreeMap::new();
-        let batch: Vec<(i64, Vec<PlanJob>, Option<String>)> = events
-            .iter()
-            .map(|event| {
-                let (jobs, notes) = plan_one(self, event, &mut revisions);
-                (event.id, jobs, notes)
-            })
-            .collect();
+        let mut discoveries = DiscoveryCache::new();
+        let mut batch: Vec<(i64, Vec<PlanJob>, Option<String>)> = Vec::with_capacity(events.len());
+        let mut taken = Vec::with_capacity(events.len());
+        for event in &events {
+            if let Some((jobs, notes)) =
+                plan_one(self, event, &mut revisions, &mut discoveries).await
+            {
+                batch.push((event.id, jobs, notes));
+                taken.push(event);
+            }
+        }
+        if batch.is_empty() {
+            return Ok(0);
+        }
         let planned = self.store.plan_events(&batch).await?;
         let mut count = 0;
         let mut inserted = 0;
-        for (event, outcome) in events.iter().zip(&planned) {
+        for (event, outcome) in taken.iter().zip(&planned) {
             let Some(outcome) = outcome else { continue };
             count += 1;
             inserted += outcome.inserted.len();

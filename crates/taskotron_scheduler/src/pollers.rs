@@ -90,6 +90,11 @@ pub struct PollReport {
     pub new: usize,
 }
 
+/// Now, in microseconds since the epoch.
+pub(crate) fn now_micros() -> i64 {
+    Utc::now().timestamp_micros()
+}
+
 fn seconds(now: DateTime<Utc>) -> f64 {
     now.timestamp_micros() as f64 / 1e6
 }

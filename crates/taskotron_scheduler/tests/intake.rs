@@ -118,7 +118,8 @@ async fn every_message_becomes_one_event_and_is_acknowledged() {
         text
     };
     let started = Instant::now();
-    while !encode(&registry).contains("scheduler_bus_connected 1") {
+    // A sample line, not the HELP text (which starts "1 while …").
+    while !encode(&registry).contains("\nscheduler_bus_connected 1\n") {
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "intake never connected"
@@ -209,7 +210,7 @@ async fn every_message_becomes_one_event_and_is_acknowledged() {
         "scheduler_messages_total{outcome=\"recorded\"} 2",
         "scheduler_messages_total{outcome=\"rejected\"} 2",
         "scheduler_messages_total{outcome=\"ignored\"} 1",
-        "scheduler_bus_connected 0",
+        "\nscheduler_bus_connected 0\n",
     ] {
         assert!(text.contains(line), "{line} missing from\n{text}");
     }
@@ -240,6 +241,9 @@ async fn every_message_becomes_one_event_and_is_acknowledged() {
         max_attempts: 2,
         metrics,
         jobs_wake: Arc::default(),
+        discoverer: taskotron_scheduler::discover::Discoverer {
+            cache_dir: std::env::temp_dir().join("taskotron-discover-cache"),
+        },
     };
     assert_eq!(planner.plan_pending().await.unwrap(), 2);
     let jobs = store.list_jobs(&JobFilter::default()).await.unwrap();

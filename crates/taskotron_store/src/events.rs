@@ -128,6 +128,9 @@ pub struct PlanJob {
     /// Ask for the key again: when it has a job already, insert the next
     /// re-run of it (a re-trigger request).
     pub rerun: bool,
+    /// Where the formula comes from, for a discovered task (see
+    /// [`crate::jobs::Job::source`]).
+    pub source: Option<String>,
 }
 
 /// What planning one event did.
@@ -572,7 +575,13 @@ impl Store {
                         if let Some(delay) = plan.debounce.filter(|_| how != "rerun") {
                             job.delay = job.delay.max(delay);
                         }
-                        let (id, enqueued) = insert_job!(tx, dialect, &job, i64::from(key.rerun));
+                        let (id, enqueued) = insert_job!(
+                            tx,
+                            dialect,
+                            &job,
+                            i64::from(key.rerun),
+                            plan.source.as_deref()
+                        );
                         match enqueued {
                             Enqueued::Inserted(uuid) => {
                                 planned.inserted.push((key.clone(), uuid));
@@ -718,7 +727,13 @@ impl Store {
                 requires: job.requires.clone(),
                 max_attempts: u32::try_from(job.max_attempts).unwrap_or(1).max(1),
             };
-            let (_, enqueued) = insert_job!(tx, dialect, &new, i64::from(key.rerun));
+            let (_, enqueued) = insert_job!(
+                tx,
+                dialect,
+                &new,
+                i64::from(key.rerun),
+                job.source.as_deref()
+            );
             tx.commit().await?;
             Ok(Some((key, enqueued.uuid().to_owned())))
         })

@@ -198,6 +198,9 @@ pub struct Lease {
     pub token: i64,
     /// When the lease runs out, in microseconds since the epoch.
     pub expires_at: i64,
+    /// Where the formula comes from, for a discovered task (see
+    /// [`Job::source`]).
+    pub source: Option<String>,
 }
 
 /// How a worker ended its attempt.
@@ -298,6 +301,9 @@ pub struct Job {
     pub outcome: Option<String>,
     /// The ResultsDB group of its results.
     pub result_group: Option<String>,
+    /// Where its formula comes from when the scheduler discovered it in a
+    /// git repository: JSON `{"repo", "commit", "path"}`.
+    pub source: Option<String>,
     /// Every attempt, first first.
     pub attempts: Vec<Attempt>,
 }
@@ -358,7 +364,8 @@ pub(crate) const KEY_COLUMNS: &str =
 const JOB_COLUMNS: &str = "j.id, j.uuid, j.check_name, j.check_revision, j.item_type, j.item, \
      j.item_revision, j.arch, j.rerun, j.state, j.priority, j.not_before, j.req_arch, \
      j.req_sandbox, j.req_labels, j.attempts, j.max_attempts, j.lease_token, \
-     j.lease_expires_at, j.worker, j.created_at, j.updated_at, j.outcome, j.result_group";
+     j.lease_expires_at, j.worker, j.created_at, j.updated_at, j.outcome, j.result_group, \
+     j.source";
 
 const ATTEMPT_COLUMNS: &str = "job_id, attempt, worker, lease_token, lease_expires_at, \
      started_at, ended_at, end_reason, exit_status, outcome, log_url, artifacts_url";
@@ -419,6 +426,7 @@ macro_rules! job_from_row {
             updated_at: row.try_get(21)?,
             outcome: row.try_get(22)?,
             result_group: row.try_get(23)?,
+            source: row.try_get(24)?,
             attempts: Vec::new(),
         };
         (id, job)
@@ -452,7 +460,10 @@ macro_rules! attempt_from_row {
 /// [`Store::enqueue_jobs`] and by the scheduler's planner, which inserts
 /// jobs in the transaction that marks their event planned.
 macro_rules! insert_job {
-    ($tx:expr, $dialect:expr, $job:expr, $rerun:expr) => {{
+    ($tx:expr, $dialect:expr, $job:expr, $rerun:expr) => {
+        insert_job!($tx, $dialect, $job, $rerun, None::<&str>)
+    };
+    ($tx:expr, $dialect:expr, $job:expr, $rerun:expr, $source:expr) => {{
         let job: &NewJob = $job;
         let dialect = $dialect;
         let now = now_sql(dialect);
@@ -466,7 +477,7 @@ macro_rules! insert_job {
         sql.push(KEY_COLUMNS);
         sql.push(
             ", state, priority, not_before, req_arch, req_sandbox, req_labels, \
-             max_attempts, created_at, updated_at) VALUES (",
+             max_attempts, source, created_at, updated_at) VALUES (",
         );
         sql.text(&uuid).push(", ").text(&key.check);
         sql.push(", ").text(&key.check_revision);
@@ -481,6 +492,8 @@ macro_rules! insert_job {
         sql.push(", ").opt_text(job.requires.sandbox.as_deref());
         sql.push(", ").text(&labels.join(" "));
         sql.push(", ").int(i64::from(job.max_attempts));
+        let source: Option<&str> = $source;
+        sql.push(", ").opt_text(source);
         sql.push(&format!(", {now}, {now}) ON CONFLICT ("));
         sql.push(KEY_COLUMNS);
         sql.push(") DO NOTHING RETURNING id");
@@ -626,7 +639,7 @@ impl Store {
         }
         sql.push(") RETURNING id, ");
         sql.push(KEY_COLUMNS);
-        sql.push(", uuid, attempts, lease_token, lease_expires_at, updated_at");
+        sql.push(", uuid, attempts, lease_token, lease_expires_at, updated_at, source");
         with_pool!(self, write, |pool, dialect| {
             let mut tx = begin!(pool, dialect);
             let Some(row) = query!(sql).fetch_optional(&mut *tx).await? else {
@@ -640,6 +653,7 @@ impl Store {
                 attempt: row.try_get(9)?,
                 token: row.try_get(10)?,
                 expires_at: row.try_get(11)?,
+                source: row.try_get(13)?,
             };
             let started_at: i64 = row.try_get(12)?;
             let mut insert = Sql::new(

@@ -55,6 +55,7 @@ fn plan_job(check: &str, item: &str, arch: &str) -> PlanJob {
         },
         debounce: None,
         rerun: false,
+        source: None,
     }
 }
 

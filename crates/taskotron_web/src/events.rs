@@ -16,8 +16,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
-use taskotron_scheduler::normalize;
-use taskotron_store::events::{Event, EventFilter, EventState, Recorded};
+use taskotron_store::events::{Event, EventFilter, EventState, NewEvent, Recorded};
 use taskotron_triggers::Fact;
 
 use crate::AppState;
@@ -173,8 +172,17 @@ async fn create_event(
         }
         taskotron_triggers::FactError::NotAnObject(_) => ApiError::BadRequest(err.to_string()),
     })?;
-    let mut event = normalize::event_from_fact(normalize::source::API, &fact, None);
-    event.body = Some(json!({"by": who.as_deref().unwrap_or("anonymous")}).to_string());
+    let event = NewEvent {
+        source: "api".to_owned(),
+        message_id: None,
+        natural_key: fact.natural_key(),
+        topic: None,
+        schema: None,
+        fact: Some(fact.to_json()),
+        body: Some(json!({"by": who.as_deref().unwrap_or("anonymous")}).to_string()),
+        state: EventState::New,
+        reason: None,
+    };
     let recorded = state
         .store
         .record_events(std::slice::from_ref(&event))

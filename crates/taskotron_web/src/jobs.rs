@@ -128,6 +128,10 @@ pub fn render_job(job: &Job) -> Value {
         "updated_at": time(job.updated_at),
         "outcome": job.outcome,
         "result_group": job.result_group,
+        "source": job
+            .source
+            .as_deref()
+            .and_then(|it| serde_json::from_str::<Value>(it).ok()),
         "attempts": attempts,
     })
 }

@@ -307,6 +307,10 @@ async fn lease(
                 "attempt": lease.attempt,
                 "token": lease.token,
                 "lease_expires_at": time(lease.expires_at),
+                "source": lease
+                    .source
+                    .as_deref()
+                    .and_then(|it| serde_json::from_str::<Value>(it).ok()),
             });
             if let (Some(obj), Value::Object(more)) = (body.as_object_mut(), timing(&settings)) {
                 obj.extend(more);

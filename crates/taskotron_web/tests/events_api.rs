@@ -49,6 +49,9 @@ fn planner(store: &Store) -> Planner {
         max_attempts: 3,
         metrics: Arc::new(SchedulerMetrics::default()),
         jobs_wake: Arc::default(),
+        discoverer: taskotron_scheduler::discover::Discoverer {
+            cache_dir: std::env::temp_dir().join("taskotron-discover-cache"),
+        },
     }
 }
 

@@ -46,6 +46,17 @@ pub struct ServerTimes {
     pub max_wait_seconds: f64,
 }
 
+/// A formula in a git repository, at a commit.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct FormulaSource {
+    /// The repository (any URL or path git clones).
+    pub repo: String,
+    /// The commit.
+    pub commit: String,
+    /// The formula's path in the repository.
+    pub path: String,
+}
+
 #[derive(Debug, Serialize)]
 struct LeaseRequest<'a> {
     wait_seconds: f64,
@@ -90,6 +101,10 @@ pub struct Lease {
     pub heartbeat_seconds: f64,
     /// The longest a lease request waits.
     pub max_wait_seconds: f64,
+    /// Where the formula comes from when it is not in the tasks directory
+    /// (a task the scheduler discovered in a git repository).
+    #[serde(default)]
+    pub source: Option<FormulaSource>,
 }
 
 #[derive(Debug, Serialize)]

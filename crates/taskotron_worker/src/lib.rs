@@ -25,7 +25,7 @@ use taskotron_types::{ItemType, Outcome};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-pub use api::{ApiError, Capabilities, Client, JobResult, Lease};
+pub use api::{ApiError, Capabilities, Client, FormulaSource, JobResult, Lease};
 
 /// Everything a worker needs.
 #[derive(Debug, Clone)]
@@ -223,8 +223,140 @@ pub fn find_formula(tasks_dir: &Path, check: &str) -> Result<PathBuf, String> {
     ))
 }
 
+/// How long fetching a formula's repository may take.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(300);
+
+async fn git(args: &[&str], cwd: &Path) -> Result<(), String> {
+    let spec = taskotron_runner::process::ProcessSpec {
+        program: "git".to_owned(),
+        args: args.iter().map(|it| (*it).to_owned()).collect(),
+        cwd: cwd.to_owned(),
+        env: vec![
+            ("GIT_TERMINAL_PROMPT".to_owned(), "0".to_owned()),
+            ("LC_ALL".to_owned(), "C".to_owned()),
+        ],
+        env_remove: Vec::new(),
+    };
+    let mut sink = taskotron_runner::process::Collect::default();
+    let finished = taskotron_runner::process::run(
+        &spec,
+        &taskotron_runner::process::Sandbox::None,
+        tokio::time::Instant::now() + FETCH_TIMEOUT,
+        &CancellationToken::new(),
+        &mut sink,
+    )
+    .await
+    .map_err(|err| err.to_string())?;
+    if finished.ended == taskotron_runner::process::Ended::Exited(0) {
+        Ok(())
+    } else {
+        let output = String::from_utf8_lossy(&sink.bytes);
+        let last = output
+            .lines()
+            .rev()
+            .find(|it| !it.trim().is_empty())
+            .unwrap_or("");
+        Err(format!(
+            "git {} failed ({:?}): {}",
+            args.join(" "),
+            finished.ended,
+            last.trim()
+        ))
+    }
+}
+
+/// Fetch a discovered task's formula: a checkout of its repository at its
+/// commit, kept under `<data-dir>/sources/`; answers the formula's path.
+///
+/// # Errors
+///
+/// The source is malformed (a path leaving the repository, a commit that is
+/// not hex) or git failed.
+pub async fn fetch_source(data_dir: &Path, source: &FormulaSource) -> Result<PathBuf, String> {
+    let relative = Path::new(&source.path);
+    let safe = !source.path.is_empty()
+        && relative.is_relative()
+        && relative
+            .components()
+            .all(|it| matches!(it, std::path::Component::Normal(_)));
+    if !safe {
+        return Err(format!(
+            "the formula path {:?} leaves its repository",
+            source.path
+        ));
+    }
+    if source.commit.len() < 7 || !source.commit.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(format!(
+            "the commit {:?} is not a git commit id",
+            source.commit
+        ));
+    }
+    let sources = data_dir.join("sources");
+    std::fs::create_dir_all(&sources)
+        .map_err(|err| format!("cannot create {}: {err}", sources.display()))?;
+    let key: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(source.repo.as_bytes())
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let dir = sources.join(format!("{key}-{}", source.commit));
+    if !dir.join(".git").is_dir() {
+        let partial = sources.join(format!(
+            ".{key}-{}-{}",
+            source.commit,
+            uuid::Uuid::new_v4().simple()
+        ));
+        let target = partial.to_string_lossy().into_owned();
+        let outcome = async {
+            git(
+                &[
+                    "clone",
+                    "--quiet",
+                    "--no-checkout",
+                    "--",
+                    &source.repo,
+                    &target,
+                ],
+                &sources,
+            )
+            .await?;
+            git(
+                &["checkout", "--quiet", "--detach", &source.commit],
+                &partial,
+            )
+            .await
+        }
+        .await;
+        if let Err(err) = outcome {
+            let _ = std::fs::remove_dir_all(&partial);
+            return Err(format!(
+                "cannot fetch the formula from {}: {err}",
+                source.repo
+            ));
+        }
+        if std::fs::rename(&partial, &dir).is_err() {
+            let _ = std::fs::remove_dir_all(&partial);
+        }
+    }
+    let formula = dir.join(relative);
+    if !formula.is_file() {
+        return Err(format!(
+            "{} has no formula {} at commit {}",
+            source.repo, source.path, source.commit
+        ));
+    }
+    Ok(formula)
+}
+
 /// The job to run for a lease, or why there is none.
-fn prepare(options: &WorkerOptions, lease: &Lease) -> Result<Job, String> {
+fn prepare(
+    options: &WorkerOptions,
+    lease: &Lease,
+    fetched: Option<PathBuf>,
+) -> Result<Job, String> {
     let uuid = uuid::Uuid::parse_str(&lease.uuid)
         .map_err(|err| format!("the job's uuid `{}` is not a uuid: {err}", lease.uuid))?
         .to_string();
@@ -233,7 +365,10 @@ fn prepare(options: &WorkerOptions, lease: &Lease) -> Result<Job, String> {
         .item_type
         .parse()
         .map_err(|err| format!("the job's item type `{}`: {err}", key.item_type))?;
-    let formula_path = find_formula(&options.tasks_dir, &key.check)?;
+    let formula_path = match fetched {
+        Some(path) => path,
+        None => find_formula(&options.tasks_dir, &key.check)?,
+    };
     let src = std::fs::read_to_string(&formula_path)
         .map_err(|err| format!("cannot read the formula {}: {err}", formula_path.display()))?;
     let formula = parse_formula(
@@ -334,7 +469,18 @@ async fn run_leased(
     shutdown: &CancellationToken,
 ) {
     tracing::info!(check = %lease.key.check, item = %lease.key.item, arch = %lease.key.arch, "leased a job");
-    let job = match prepare(options, &lease) {
+    let fetched = match &lease.source {
+        Some(source) => match fetch_source(&options.data_dir, source).await {
+            Ok(path) => Some(path),
+            Err(message) => {
+                tracing::warn!(%message, "the job's formula cannot be fetched");
+                post(client, &lease, &crashed(lease.token, &message)).await;
+                return;
+            }
+        },
+        None => None,
+    };
+    let job = match prepare(options, &lease, fetched) {
         Ok(job) => job,
         Err(message) => {
             tracing::warn!(%message, "the job cannot run here");
