@@ -58,6 +58,8 @@ pub struct WaiverFilter {
     pub subject_types: Vec<String>,
     /// The subject identifier.
     pub subject_identifier: Option<String>,
+    /// Any of these subject identifiers (none: any).
+    pub subject_identifiers: Vec<String>,
     /// The test case.
     pub testcase: Option<String>,
     /// The scenario.
@@ -114,6 +116,10 @@ fn push_filter(sql: &mut Sql, alias: &str, filter: &WaiverFilter) {
     if !filter.subject_types.is_empty() {
         sql.push(&format!(" AND {alias}.subject_type IN "))
             .text_list(&filter.subject_types);
+    }
+    if !filter.subject_identifiers.is_empty() {
+        sql.push(&format!(" AND {alias}.subject_identifier IN "))
+            .text_list(&filter.subject_identifiers);
     }
     for (column, value) in [
         ("subject_identifier", &filter.subject_identifier),

@@ -1098,32 +1098,40 @@ async fn latest_results(
 /// case and scenario, when it waives and has not expired.
 async fn waivers_in_force(state: &AppState, ask: &Ask) -> Result<Vec<StoredWaiver>, StoreError> {
     let types = &state.gating.subject_types;
-    let mut filters: Vec<WaiverFilter> = Vec::new();
+    // One query for every subject: their types (with aliases) and their
+    // identifiers and package names; what matches which subject is sorted
+    // out below.
+    let mut type_names: BTreeSet<String> = BTreeSet::new();
+    let mut identifiers: BTreeSet<String> = BTreeSet::new();
     for subject in &ask.subjects {
-        let names = types.resolve(&subject.subject_type).names();
-        filters.push(WaiverFilter {
-            subject_types: names.clone(),
-            subject_identifier: Some(subject.identifier.clone()),
-            product_version: Some(ask.product_version.clone()),
-            until: ask.until,
-            covers_package: Some(false),
-            ..WaiverFilter::default()
-        });
-        if let Some(package) = &subject.package {
-            filters.push(WaiverFilter {
-                subject_types: names,
-                subject_identifier: Some(package.clone()),
-                product_version: Some(ask.product_version.clone()),
-                until: ask.until,
-                covers_package: Some(true),
-                ..WaiverFilter::default()
-            });
-        }
+        type_names.extend(types.resolve(&subject.subject_type).names());
+        identifiers.insert(subject.identifier.clone());
+        identifiers.extend(subject.package.clone());
     }
+    if identifiers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let filter = WaiverFilter {
+        subject_types: type_names.into_iter().collect(),
+        subject_identifiers: identifiers.into_iter().collect(),
+        product_version: Some(ask.product_version.clone()),
+        until: ask.until,
+        ..WaiverFilter::default()
+    };
     let now = ask
         .until
         .unwrap_or_else(|| chrono::Utc::now().timestamp_micros());
-    let found = state.store.find_waivers(&filters).await?;
+    let found = state.store.find_waivers(&[filter]).await?;
+    let concerns = |it: &StoredWaiver| {
+        ask.subjects.iter().any(|subject| {
+            subject.subject_type == it.waiver.subject_type
+                && if it.waiver.covers_package {
+                    subject.package.as_deref() == Some(it.waiver.subject_identifier.as_str())
+                } else {
+                    subject.identifier == it.waiver.subject_identifier
+                }
+        })
+    };
     Ok(newest_per_key(
         found
             .into_iter()
@@ -1134,6 +1142,7 @@ async fn waivers_in_force(state: &AppState, ask: &Ask) -> Result<Vec<StoredWaive
                 it.waiver.subject_type = types.resolve(&it.waiver.subject_type).id;
                 it
             })
+            .filter(concerns)
             .collect(),
         subject_key,
     )
