@@ -215,6 +215,17 @@ impl Discoverer {
     pub async fn discover(&self, discovery: &Discovery) -> Result<Option<Discovered>, String> {
         std::fs::create_dir_all(&self.cache_dir)
             .map_err(|err| format!("cannot create {}: {err}", self.cache_dir.display()))?;
+        // Git runs in the cache directory and is given paths in it: they
+        // must not be relative to two different places.
+        let absolute = std::path::absolute(&self.cache_dir)
+            .map_err(|err| format!("cannot resolve {}: {err}", self.cache_dir.display()))?;
+        let this = Discoverer {
+            cache_dir: absolute,
+        };
+        this.discover_in(discovery).await
+    }
+
+    async fn discover_in(&self, discovery: &Discovery) -> Result<Option<Discovered>, String> {
         let mut branches = vec![discovery.branch.as_str()];
         if let Some(fallback) = &discovery.fallback_branch {
             branches.push(fallback);

@@ -294,6 +294,9 @@ pub async fn fetch_source(data_dir: &Path, source: &FormulaSource) -> Result<Pat
     let sources = data_dir.join("sources");
     std::fs::create_dir_all(&sources)
         .map_err(|err| format!("cannot create {}: {err}", sources.display()))?;
+    // Git runs in `sources` and is given paths in it: make them absolute.
+    let sources = std::path::absolute(&sources)
+        .map_err(|err| format!("cannot resolve {}: {err}", sources.display()))?;
     let key: String = {
         use sha2::Digest;
         sha2::Sha256::digest(source.repo.as_bytes())
