@@ -109,12 +109,17 @@ fn reverse_reach(pool: &Pool<'_>, targets: &[PkgId]) -> Vec<PkgId> {
         }
         let id = u32::try_from(id).unwrap_or(u32::MAX);
         for req in solvable.requires.iter().chain(&solvable.conflicts) {
-            let providers: Vec<PkgId> = match req {
-                pool::Req::Simple(dep) => pool.deps[*dep as usize].providers.clone(),
-                pool::Req::Rich(rich) => pool.rich_packages(*rich),
-            };
-            for p in providers {
-                reverse[p as usize].push(id);
+            match req {
+                pool::Req::Simple(dep) => {
+                    for p in &pool.deps[*dep as usize].providers {
+                        reverse[*p as usize].push(id);
+                    }
+                }
+                pool::Req::Rich(rich) => {
+                    for p in pool.rich_packages(*rich) {
+                        reverse[p as usize].push(id);
+                    }
+                }
             }
         }
     }

@@ -3,7 +3,6 @@
 //! provides included.
 
 use hashbrown::HashMap;
-use std::cmp::Ordering;
 
 use taskotron_repo::{Constraint, DepKind, Dependency, Package, Repo, Sym};
 use taskotron_rpm::{Op, RangeRef, Rich, range_refs_overlap, rpmvercmp};
@@ -17,6 +16,8 @@ pub type PkgId = u32;
 #[derive(Debug)]
 pub(crate) struct Solvable<'a> {
     pub(crate) repo: u32,
+    /// The package's index in its repository.
+    pub(crate) index: u32,
     pub(crate) package: &'a Package,
     pub(crate) name: u32,
     /// `None`: the target does not install this architecture.
@@ -103,8 +104,8 @@ struct Builder<'a> {
     dep_ids: HashMap<DepKey<'a>, u32>,
     rich: Vec<RichInfo<'a>>,
     rich_ids: HashMap<&'a str, u32>,
-    /// A preference rank per package: lower is better.
-    pref: Vec<u32>,
+    /// What orders the providers of a dependency, per package.
+    pref: Vec<Pref<'a>>,
     /// Per repository: the name id of each of its strings (u32::MAX: not
     /// yet looked up), so each string is hashed once.
     sym_caps: Vec<Vec<u32>>,
@@ -112,7 +113,31 @@ struct Builder<'a> {
     sym_deps: Vec<HashMap<(Sym, Option<Constraint>), u32>>,
 }
 
+/// The order of providers: best arch rank first, then the newest.
+#[derive(Debug, Clone, Copy)]
+struct Pref<'a> {
+    rank: u16,
+    epoch: u64,
+    version: &'a str,
+    release: &'a str,
+}
+
 impl<'a> Builder<'a> {
+    fn sort(&self, list: &mut [PkgId]) {
+        if list.len() < 2 {
+            return;
+        }
+        list.sort_unstable_by(|x, y| {
+            let (a, b) = (&self.pref[*x as usize], &self.pref[*y as usize]);
+            a.rank
+                .cmp(&b.rank)
+                .then_with(|| b.epoch.cmp(&a.epoch))
+                .then_with(|| rpmvercmp(b.version, a.version))
+                .then_with(|| rpmvercmp(b.release, a.release))
+                .then_with(|| x.cmp(y))
+        });
+    }
+
     /// The name id of a repository's string.
     fn cap(&mut self, index: usize, repo: &'a Repo, sym: Sym) -> u32 {
         if let Some(cap) = self.sym_caps[index].get(sym.index()).copied()
@@ -164,7 +189,7 @@ impl<'a> Builder<'a> {
                     .collect()
             })
             .unwrap_or_default();
-        providers.sort_unstable_by_key(|it| (self.pref[*it as usize], *it));
+        self.sort(&mut providers);
         providers.dedup();
         let id = u32::try_from(self.deps.len()).unwrap_or(u32::MAX);
         self.deps.push(DepInfo {
@@ -261,7 +286,7 @@ impl<'a> Builder<'a> {
         let cx = self.compile(rich);
         let mut out = Vec::new();
         flatten(&cx, &mut out, false);
-        out.sort_unstable_by_key(|it| (self.pref[*it as usize], *it));
+        self.sort(&mut out);
         out.dedup();
         out
     }
@@ -278,14 +303,6 @@ fn range_of<'a>(repo: &'a Repo, constraint: Option<&Constraint>) -> Option<Range
         version: repo.str(it.version),
         release: it.release.map(|sym| repo.str(sym)),
     })
-}
-
-fn cmp_evr(a: &Solvable<'_>, b: &Solvable<'_>) -> Ordering {
-    a.package
-        .epoch
-        .cmp(&b.package.epoch)
-        .then_with(|| rpmvercmp(a.version, b.version))
-        .then_with(|| rpmvercmp(a.release, b.release))
 }
 
 impl<'a> Pool<'a> {
@@ -326,6 +343,7 @@ impl<'a> Pool<'a> {
                 let name = b.cap(index, repo, package.name);
                 solvables.push(Solvable {
                     repo: u32::try_from(index).unwrap_or(u32::MAX),
+                    index: u32::try_from(at).unwrap_or(u32::MAX),
                     package,
                     name,
                     rank: if excluded(index, at) {
@@ -344,20 +362,19 @@ impl<'a> Pool<'a> {
             }
         }
         // Preference: best arch rank first, then the newest.
-        let mut order: Vec<u32> = (0..u32::try_from(solvables.len()).unwrap_or(u32::MAX)).collect();
-        order.sort_by(|x, y| {
-            let (a, b) = (&solvables[*x as usize], &solvables[*y as usize]);
-            let rank = |s: &Solvable<'_>| match s.rank {
-                Some(ArchRank::Rank(r)) => u16::from(r),
-                Some(ArchRank::Noarch) => 0,
-                None => u16::MAX,
-            };
-            rank(a).cmp(&rank(b)).then_with(|| cmp_evr(b, a))
-        });
-        b.pref = vec![0; solvables.len()];
-        for (position, id) in order.iter().enumerate() {
-            b.pref[*id as usize] = u32::try_from(position).unwrap_or(u32::MAX);
-        }
+        b.pref = solvables
+            .iter()
+            .map(|it| Pref {
+                rank: match it.rank {
+                    Some(ArchRank::Rank(r)) => u16::from(r),
+                    Some(ArchRank::Noarch) => 0,
+                    None => u16::MAX,
+                },
+                epoch: it.package.epoch,
+                version: it.version,
+                release: it.release,
+            })
+            .collect();
         // Provides, with the self-provide libsolv adds.
         let mut id: PkgId = 0;
         let mut file_caps = Vec::new();
@@ -549,6 +566,13 @@ impl<'a> Pool<'a> {
     pub fn package(&self, id: PkgId) -> (usize, &'a Package) {
         let solvable = &self.solvables[id as usize];
         (solvable.repo as usize, solvable.package)
+    }
+
+    /// A package's repository and its index there (both as given to
+    /// [`Pool::new`]).
+    pub fn location(&self, id: PkgId) -> (usize, usize) {
+        let solvable = &self.solvables[id as usize];
+        (solvable.repo as usize, solvable.index as usize)
     }
 
     /// `name-[epoch:]version-release.arch`, as libsolv prints a package.

@@ -1,12 +1,327 @@
-//! `taskotron check depcheck`.
+//! `taskotron check depcheck`: are packages installable from repositories,
+//! with libsolv's semantics and installcheck's output.
 
-use std::path::Path;
+use std::collections::HashSet;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-/// `taskotron check depcheck`.
+use indicatif::{ProgressBar, ProgressStyle};
+use taskotron_depcheck::taskotron_repo::{self, DepKind, Repo};
+use taskotron_depcheck::{ArchPolicy, Checker, Pool, Role, Verdict};
+
+use crate::display::{stderr, stdout};
+
+/// Arguments of `check depcheck`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct Args {}
+#[command(after_help = "\
+REPO is a directory with repodata/ (or repodata/ or repomd.xml itself), or a \
+primary.xml file, compressed or not. Each package is solved on its own in an \
+empty system, as libsolv's installcheck does (weak dependencies ignored); \
+--nocheck repositories only satisfy dependencies. filelists.xml is read when \
+a file dependency is not met by the primary files (or always with \
+--filelists). With RPM files, each is checked against the repositories, in \
+which it replaces the packages of its name, and the packages of the --repo \
+repositories that the update breaks are reported too. docs/depcheck.md \
+describes the semantics, including the multilib policy.
 
-pub(crate) fn main(_config: Option<&Path>, _args: Args) -> i32 {
-    crate::report_error(&anyhow::anyhow!("depcheck is not built yet"));
-    2
+Exit codes: 0 everything installable, 1 something is not (or the update \
+breaks something), 2 bad input (unreadable or corrupt metadata, not an RPM, \
+unknown architecture).")]
+pub(crate) struct Args {
+    /// The target architecture (x86_64, i686, aarch64, ppc64le, s390x, …).
+    #[arg(long)]
+    arch: String,
+    /// A repository to check (with --all) or to check the update against.
+    #[arg(long = "repo", value_name = "REPO", required = true)]
+    repos: Vec<PathBuf>,
+    /// A repository that only satisfies dependencies.
+    #[arg(long = "nocheck", value_name = "REPO")]
+    nocheck: Vec<PathBuf>,
+    /// Check every package of the --repo repositories, like installcheck.
+    #[arg(long, conflicts_with = "rpms")]
+    all: bool,
+    /// Always read the repositories' filelists.xml.
+    #[arg(long)]
+    filelists: bool,
+    /// Where parsed metadata is cached between runs (default:
+    /// $XDG_CACHE_HOME/taskotron/depcheck, or ~/.cache/taskotron/depcheck).
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Do not use the metadata cache.
+    #[arg(long, conflicts_with = "cache_dir")]
+    no_cache: bool,
+    /// Threads for the solves (default: the number of CPUs).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print JSON instead of installcheck's text.
+    #[arg(long)]
+    json: bool,
+    /// The update's packages: local RPM files.
+    #[arg(value_name = "RPM", required_unless_present = "all")]
+    rpms: Vec<PathBuf>,
+}
+
+/// Bad input (exit 2) rather than a failed check.
+#[derive(Debug)]
+struct BadInput(anyhow::Error);
+
+pub(crate) fn main(_config: Option<&Path>, args: Args) -> i32 {
+    match run(&args) {
+        Ok(clean) => i32::from(!clean),
+        Err(err) => {
+            crate::report_error(&err.0);
+            2
+        }
+    }
+}
+
+fn cache_dir(args: &Args) -> Option<PathBuf> {
+    if args.no_cache {
+        return None;
+    }
+    if let Some(dir) = &args.cache_dir {
+        return Some(dir.clone());
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|it| !it.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+    Some(base.join("taskotron").join("depcheck"))
+}
+
+/// A spinner on stderr while something long runs, when it is a terminal.
+struct Progress(Option<ProgressBar>);
+
+impl Progress {
+    fn new() -> Progress {
+        if !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let bar = ProgressBar::new_spinner();
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Progress(Some(bar))
+    }
+
+    fn say(&self, message: String) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(message);
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn load(path: &Path, cache: Option<&Path>, progress: &Progress) -> Result<Repo, BadInput> {
+    progress.say(format!("reading {}", path.display()));
+    let repo = taskotron_repo::open_repo(path, cache).map_err(|err| BadInput(err.into()))?;
+    for problem in repo.problems() {
+        stderr(&format!(
+            "warning: {}: {problem} (nothing can provide it)\n",
+            path.display()
+        ));
+    }
+    Ok(repo)
+}
+
+/// Whether some file dependency is met by no file or provide the loaded
+/// metadata has.
+fn file_deps_unmet(repos: &[&Repo]) -> bool {
+    let mut wanted: HashSet<String> = HashSet::new();
+    let mut have: HashSet<String> = HashSet::new();
+    for repo in repos {
+        for package in repo.packages() {
+            for kind in [DepKind::Requires, DepKind::Conflicts] {
+                for dep in repo.deps(package, kind) {
+                    match repo.rich(dep) {
+                        Some(rich) => wanted.extend(
+                            rich.deps()
+                                .into_iter()
+                                .filter(|it| it.name.starts_with('/'))
+                                .map(|it| it.name.clone()),
+                        ),
+                        None => {
+                            let name = repo.str(dep.name);
+                            if name.starts_with('/') {
+                                wanted.insert(name.to_owned());
+                            }
+                        }
+                    }
+                }
+            }
+            for dep in repo.deps(package, DepKind::Provides) {
+                let name = repo.str(dep.name);
+                if name.starts_with('/') {
+                    have.insert(name.to_owned());
+                }
+            }
+            for file in repo.files(package) {
+                have.insert(repo.file_path(file));
+            }
+        }
+    }
+    wanted.iter().any(|it| !have.contains(it))
+}
+
+fn run(args: &Args) -> Result<bool, BadInput> {
+    let policy = ArchPolicy::new(&args.arch).ok_or_else(|| {
+        BadInput(anyhow::anyhow!(
+            "unknown architecture `{}` (known: {})",
+            args.arch,
+            ArchPolicy::known().join(", ")
+        ))
+    })?;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let cache = cache_dir(args);
+    let progress = Progress::new();
+    let mut repos = Vec::new();
+    for path in args.repos.iter().chain(&args.nocheck) {
+        repos.push(load(path, cache.as_deref(), &progress)?);
+    }
+    let mut update = Repo::new();
+    for path in &args.rpms {
+        progress.say(format!("reading {}", path.display()));
+        update
+            .add_rpm_file(path)
+            .map_err(|err| BadInput(anyhow::Error::from(err)))?;
+    }
+    let all_repos: Vec<&Repo> = repos.iter().chain(std::iter::once(&update)).collect();
+    if args.filelists || file_deps_unmet(&all_repos) {
+        for (repo, path) in repos.iter_mut().zip(args.repos.iter().chain(&args.nocheck)) {
+            progress.say(format!("reading the filelists of {}", path.display()));
+            repo.load_filelists()
+                .map_err(|err| BadInput(anyhow::Error::from(err)))?;
+        }
+    }
+    let checked = args.repos.len();
+    let roles: Vec<(&Repo, Role)> = repos
+        .iter()
+        .enumerate()
+        .map(|(index, repo)| {
+            (
+                repo,
+                if index < checked {
+                    Role::Check
+                } else {
+                    Role::Base
+                },
+            )
+        })
+        .collect();
+    if args.all {
+        progress.say("building the pool".to_owned());
+        let pool = Pool::new(policy, &roles);
+        let candidates = pool.candidates();
+        progress.say(format!("checking {} packages", candidates.len()));
+        let checker = Checker::new(&pool);
+        let verdicts = checker.check_many(&candidates, threads);
+        drop(progress);
+        let broken: Vec<&Verdict> = verdicts.iter().filter(|it| !it.installable()).collect();
+        if args.json {
+            print_json(&pool, verdicts.len(), &broken, None);
+        } else {
+            stdout(&installcheck_text(&broken));
+        }
+        return Ok(broken.is_empty());
+    }
+    // An update: its packages replace those of the same name and arch.
+    let replaced = |repo_index: usize, package_index: usize| -> bool {
+        let repo = &repos[repo_index];
+        let package = &repo.packages()[package_index];
+        let (name, arch) = (repo.str(package.name), repo.str(package.arch));
+        update.packages().iter().any(|new| {
+            let new_arch = update.str(new.arch);
+            update.str(new.name) == name
+                && (new_arch == arch || new_arch == "noarch" || arch == "noarch")
+        })
+    };
+    progress.say("building the pools".to_owned());
+    let before = Pool::new(policy.clone(), &roles);
+    let removed: Vec<u32> = (0..before.len())
+        .filter_map(|id| u32::try_from(id).ok())
+        .filter(|id| {
+            let (repo, index) = before.location(*id);
+            before.installable_arch(*id) && replaced(repo, index)
+        })
+        .collect();
+    let mut after_roles = vec![(&update, Role::Check)];
+    after_roles.extend(roles.iter().copied());
+    let after = Pool::with_excluded(policy, &after_roles, &|repo, package| {
+        repo > 0 && replaced(repo - 1, package)
+    });
+    let added: Vec<u32> = (0..update.len())
+        .filter_map(|id| u32::try_from(id).ok())
+        .filter(|id| after.installable_arch(*id))
+        .collect();
+    progress.say(format!("checking {} packages", added.len()));
+    let checker = Checker::new(&after);
+    let verdicts = checker.check_many(&added, threads);
+    progress.say("looking for packages the update breaks".to_owned());
+    let regressions = taskotron_depcheck::regressions(&before, &after, &removed, &added, threads);
+    drop(progress);
+    let broken: Vec<&Verdict> = verdicts.iter().filter(|it| !it.installable()).collect();
+    let regressed: Vec<&Verdict> = regressions.iter().collect();
+    if args.json {
+        print_json(&after, verdicts.len(), &broken, Some(&regressed));
+    } else {
+        let mut text = installcheck_text(&broken);
+        if !regressed.is_empty() {
+            text.push_str("packages the update makes uninstallable:\n");
+            text.push_str(&installcheck_text(&regressed));
+        }
+        if broken.is_empty() && regressed.is_empty() {
+            text.push_str(&format!(
+                "all {} packages of the update are installable, and nothing that was installable breaks\n",
+                verdicts.len()
+            ));
+        }
+        stdout(&text);
+    }
+    Ok(broken.is_empty() && regressed.is_empty())
+}
+
+fn installcheck_text(broken: &[&Verdict]) -> String {
+    let mut text = String::new();
+    for verdict in broken {
+        text.push_str(&format!("can't install {}:\n", verdict.nevra));
+        for reason in &verdict.reasons {
+            text.push_str(&format!("  {reason}\n"));
+        }
+    }
+    text
+}
+
+fn print_json(
+    pool: &Pool<'_>,
+    checked: usize,
+    broken: &[&Verdict],
+    regressions: Option<&[&Verdict]>,
+) {
+    let mut out = serde_json::json!({
+        "arch": pool.arch(),
+        "checked": checked,
+        "installable": checked - broken.len(),
+        "broken": broken,
+    });
+    if let Some(regressions) = regressions {
+        out["regressions"] = serde_json::json!(regressions);
+    }
+    stdout(&format!("{out:#}\n"));
+}
+
+impl From<anyhow::Error> for BadInput {
+    fn from(err: anyhow::Error) -> BadInput {
+        BadInput(err)
+    }
 }
