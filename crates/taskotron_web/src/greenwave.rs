@@ -74,6 +74,10 @@ pub struct GatingSettings {
     pub http: reqwest::Client,
     /// Builds Koji told about (creation time and source never change).
     pub builds: Arc<BuildCache>,
+    /// Bounds the decision comparisons behind `greenwave.decision.update`
+    /// messages running at once, so that a burst of results queues them
+    /// instead of crowding out the API.
+    pub announcing: Arc<tokio::sync::Semaphore>,
 }
 
 impl Default for GatingSettings {
@@ -89,6 +93,7 @@ impl Default for GatingSettings {
             distgit_url: None,
             http: reqwest::Client::new(),
             builds: Arc::default(),
+            announcing: Arc::new(tokio::sync::Semaphore::new(2)),
         }
     }
 }
@@ -1323,9 +1328,15 @@ pub(crate) fn announce_result(state: &AppState, result: &StoredResult) {
     let Some(prefix) = state.resultsdb.publish_prefix.clone() else {
         return;
     };
-    if state.gating.policies.is_empty()
-        || state.gating.outcomes.incomplete.contains(&result.outcome)
-    {
+    // A result can change a decision only if a policy asks for its test
+    // case, or a package's gating.yaml might.
+    let relevant = state.gating.policies.iter().any(|policy| {
+        policy.rules.iter().any(|rule| match rule {
+            Rule::PassingTestCase { test_case_name, .. } => *test_case_name == result.testcase.name,
+            Rule::Remote { .. } => true,
+        })
+    });
+    if !relevant || state.gating.outcomes.incomplete.contains(&result.outcome) {
         return;
     }
     let subjects = subjects_of_result(&state.gating.subject_types, result);
@@ -1396,6 +1407,9 @@ pub(crate) fn announce_waivers(state: &AppState, waivers: &[StoredWaiver]) {
 /// Compare the decisions just before and at `at` for every decision
 /// context whose policies apply to the subject; publish the changed ones.
 async fn announce(state: &AppState, prefix: &str, subject: Subject, version: &str, at: i64) {
+    let Ok(_permit) = state.gating.announcing.acquire().await else {
+        return;
+    };
     let policies = Arc::new(state.gating.policies.clone());
     let mut contexts: BTreeSet<String> = BTreeSet::new();
     for policy in policies.iter() {
