@@ -220,6 +220,10 @@ fn single_slashes(mut request: Request) -> Request {
     if let Ok(it) = path_and_query.parse() {
         parts.path_and_query = Some(it);
         if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            // Links the APIs build from the request's URI use single slashes too.
+            request
+                .extensions_mut()
+                .insert(axum::extract::OriginalUri(uri.clone()));
             *request.uri_mut() = uri;
         }
     }

@@ -288,6 +288,16 @@ async fn wire_details_clients_rely_on() {
             preflight.headers.get("access-control-allow-origin").map(|it| it.as_bytes()),
             Some(&b"*"[..])
         );
+        // Links made from a doubled-slash request have single slashes.
+        let (_, page) = api
+            .send("GET", "//api/v2.0//results?limit=1&page=1", &[], "")
+            .await
+            .pair();
+        let prev = page["prev"].as_str().unwrap_or_default();
+        assert!(
+            prev.starts_with("http://rdb.example.test/api/v2.0/results?"),
+            "{page}"
+        );
         // about reports the Greenwave version we match (a setting).
         let (_, about) = api.send("GET", "/api/v1.0/about", &[], "").await.pair();
         assert_eq!(about["version"], "2.3.0-test");
