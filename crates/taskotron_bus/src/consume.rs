@@ -292,6 +292,45 @@ impl Received {
             })
     }
 
+    /// Acknowledge this delivery and every earlier one of this consumer not
+    /// yet acknowledged (AMQP's `multiple`): one frame for a whole batch
+    /// taken in order.
+    ///
+    /// # Errors
+    ///
+    /// [`BusError::Ack`] when the channel is gone (the broker will deliver
+    /// them again).
+    pub async fn ack_through(self) -> Result<(), BusError> {
+        self.acker
+            .ack(BasicAckOptions { multiple: true })
+            .await
+            .map(drop)
+            .map_err(|source| BusError::Ack {
+                routing_key: self.wire.routing_key,
+                source,
+            })
+    }
+
+    /// Hand this delivery and every earlier unacknowledged one back to the
+    /// broker (`multiple`, with requeue).
+    ///
+    /// # Errors
+    ///
+    /// [`BusError::Ack`] when the channel is gone.
+    pub async fn requeue_through(self) -> Result<(), BusError> {
+        self.acker
+            .nack(BasicNackOptions {
+                requeue: true,
+                multiple: true,
+            })
+            .await
+            .map(drop)
+            .map_err(|source| BusError::Ack {
+                routing_key: self.wire.routing_key,
+                source,
+            })
+    }
+
     /// Refuses the message: with `requeue` the broker delivers it again
     /// (to this or another consumer), without it the broker drops it (or
     /// dead-letters it, when the queue says so). A message that does not

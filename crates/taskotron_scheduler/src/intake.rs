@@ -22,6 +22,8 @@ use crate::normalize;
 
 /// Most messages recorded in one transaction.
 pub const BATCH: usize = 500;
+/// How long a batch waits for the next message before it is recorded.
+pub const LINGER: Duration = Duration::from_millis(1);
 
 /// Consumes the bus into the store.
 #[derive(Debug, Clone)]
@@ -86,8 +88,9 @@ impl Intake {
             let mut batch = vec![first];
             let mut broken = false;
             while batch.len() < BATCH {
-                // Whatever has arrived already, without waiting.
-                match tokio::time::timeout(Duration::ZERO, consumer.next()).await {
+                // Whatever arrives while messages keep coming (a
+                // millisecond apart at most): one transaction for a burst.
+                match tokio::time::timeout(LINGER, consumer.next()).await {
                     Ok(Ok(Some(it))) => batch.push(it),
                     Ok(Ok(None) | Err(_)) => {
                         broken = true;
@@ -142,20 +145,22 @@ impl Intake {
                 if fresh {
                     self.wake.notify_one();
                 }
-                for received in batch {
-                    if let Err(err) = received.ack().await {
-                        // The event is committed: a redelivery is absorbed.
-                        tracing::warn!(error = %err, "cannot acknowledge a recorded message");
-                    }
+                // One acknowledgement for the batch: deliveries come in
+                // order on one channel, and every earlier one is handled.
+                if let Some(last) = batch.into_iter().last()
+                    && let Err(err) = last.ack_through().await
+                {
+                    // The events are committed: a redelivery is absorbed.
+                    tracing::warn!(error = %err, "cannot acknowledge recorded messages");
                 }
                 true
             }
             Err(err) => {
                 tracing::warn!(error = %err, messages = batch.len(), "cannot record messages; handing them back to the broker");
-                for received in batch {
-                    if let Err(err) = received.nack(true).await {
-                        tracing::warn!(error = %err, "cannot hand a message back");
-                    }
+                if let Some(last) = batch.into_iter().last()
+                    && let Err(err) = last.requeue_through().await
+                {
+                    tracing::warn!(error = %err, "cannot hand the messages back");
                 }
                 false
             }

@@ -17,7 +17,7 @@ use crate::discover::{Discovered, Discoverer};
 use crate::metrics::SchedulerMetrics;
 
 /// Events planned per transaction.
-pub const BATCH: u32 = 256;
+pub const BATCH: u32 = 1000;
 
 /// Where check revisions come from.
 #[derive(Debug, Clone, Default)]

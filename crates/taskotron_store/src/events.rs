@@ -17,8 +17,8 @@ use serde_json::Value as Json;
 use sqlx::Row;
 
 use crate::jobs::{
-    Enqueued, JobKey, KEY_COLUMNS, NewJob, begin, check_new_job, insert_job, micros, now_sql,
-    push_key_match,
+    Enqueued, JobKey, KEY_COLUMNS, NewJob, begin, check_new_job, insert_job, key_from_row, micros,
+    now_sql, push_key_match,
 };
 use crate::sql::{Dialect, Sql, query};
 use crate::{Store, StoreError, with_pool};
@@ -263,49 +263,74 @@ macro_rules! event_from_row {
     }};
 }
 
-/// Insert one event in `$tx`; evaluates to [`Recorded`].
-macro_rules! insert_event {
-    ($tx:expr, $dialect:expr, $event:expr) => {{
-        let event: &NewEvent = $event;
+/// Rows per multi-row `INSERT` (each row binds at most 16 values; both
+/// databases take far more than 16 × this).
+const ROWS_PER_INSERT: usize = 500;
+
+/// Insert `$events` in `$tx` with multi-row `INSERT`s; evaluates to one
+/// [`Recorded`] per event, in order.
+macro_rules! insert_events {
+    ($tx:expr, $dialect:expr, $events:expr) => {{
+        let events: &[NewEvent] = $events;
         let dialect = $dialect;
-        let uuid = uuid::Uuid::new_v4().to_string();
-        let field = |name: &str| {
-            event
-                .fact
-                .as_ref()
-                .and_then(|it| it.get(name))
-                .and_then(Json::as_str)
-                .map(str::to_owned)
-        };
-        let item = field("item");
-        let mut sql = Sql::new(
-            dialect,
-            "INSERT INTO events (uuid, source, message_id, natural_key, topic, schema_name, \
-             message_type, item_type, item, item_revision, fact, body, state, reason, \
-             received_at) VALUES (",
-        );
-        sql.text(&uuid).push(", ").text(&event.source);
-        sql.push(", ").opt_text(event.message_id.as_deref());
-        sql.push(", ").opt_text(event.natural_key.as_deref());
-        sql.push(", ").opt_text(event.topic.as_deref());
-        sql.push(", ").opt_text(event.schema.as_deref());
-        sql.push(", ").opt_text(field("message_type").as_deref());
-        sql.push(", ").opt_text(field("item_type").as_deref());
-        sql.push(", ").opt_text(item.as_deref());
-        sql.push(", ")
-            .opt_text(field("item_revision").or_else(|| item.clone()).as_deref());
-        sql.push(", ")
-            .opt_text(event.fact.as_ref().map(Json::to_string).as_deref());
-        sql.push(", ").opt_text(event.body.as_deref());
-        sql.push(", ").text(event.state.as_str());
-        sql.push(", ").opt_text(event.reason.as_deref());
-        sql.push(&format!(", {}) ON CONFLICT DO NOTHING", now_sql(dialect)));
-        let done = query!(sql).execute(&mut *$tx).await?;
-        if done.rows_affected() == 0 {
-            Recorded::Duplicate
-        } else {
-            Recorded::Inserted(uuid)
+        let mut out: Vec<Recorded> = Vec::with_capacity(events.len());
+        for chunk in events.chunks(ROWS_PER_INSERT) {
+            let uuids: Vec<String> = chunk
+                .iter()
+                .map(|_| uuid::Uuid::new_v4().to_string())
+                .collect();
+            let mut sql = Sql::new(
+                dialect,
+                "INSERT INTO events (uuid, source, message_id, natural_key, topic, schema_name, \
+                 message_type, item_type, item, item_revision, fact, body, state, reason, \
+                 received_at) VALUES ",
+            );
+            for (idx, (event, uuid)) in chunk.iter().zip(&uuids).enumerate() {
+                let field = |name: &str| {
+                    event
+                        .fact
+                        .as_ref()
+                        .and_then(|it| it.get(name))
+                        .and_then(Json::as_str)
+                        .map(str::to_owned)
+                };
+                let item = field("item");
+                if idx > 0 {
+                    sql.push(", ");
+                }
+                sql.push("(").text(uuid).push(", ").text(&event.source);
+                sql.push(", ").opt_text(event.message_id.as_deref());
+                sql.push(", ").opt_text(event.natural_key.as_deref());
+                sql.push(", ").opt_text(event.topic.as_deref());
+                sql.push(", ").opt_text(event.schema.as_deref());
+                sql.push(", ").opt_text(field("message_type").as_deref());
+                sql.push(", ").opt_text(field("item_type").as_deref());
+                sql.push(", ").opt_text(item.as_deref());
+                sql.push(", ")
+                    .opt_text(field("item_revision").or_else(|| item.clone()).as_deref());
+                sql.push(", ")
+                    .opt_text(event.fact.as_ref().map(Json::to_string).as_deref());
+                sql.push(", ").opt_text(event.body.as_deref());
+                sql.push(", ").text(event.state.as_str());
+                sql.push(", ").opt_text(event.reason.as_deref());
+                sql.push(&format!(", {})", now_sql(dialect)));
+            }
+            sql.push(" ON CONFLICT DO NOTHING RETURNING uuid");
+            let inserted: std::collections::HashSet<String> = query!(sql)
+                .fetch_all(&mut *$tx)
+                .await?
+                .iter()
+                .map(|row| row.try_get::<String, _>(0))
+                .collect::<Result<_, _>>()?;
+            for uuid in uuids {
+                out.push(if inserted.contains(&uuid) {
+                    Recorded::Inserted(uuid)
+                } else {
+                    Recorded::Duplicate
+                });
+            }
         }
+        out
     }};
 }
 
@@ -348,12 +373,10 @@ impl Store {
         for event in events {
             check_event(event)?;
         }
-        let mut out = Vec::with_capacity(events.len());
+        let out: Vec<Recorded>;
         with_pool!(self, write, |pool, dialect| {
             let mut tx = begin!(pool, dialect);
-            for event in events {
-                out.push(insert_event!(tx, dialect, event));
-            }
+            out = insert_events!(tx, dialect, events);
             if let Some((name, value)) = watermark {
                 let found = out
                     .iter()
@@ -501,27 +524,198 @@ impl Store {
                 check_new_job(&job.job)?;
             }
         }
-        let mut out = Vec::with_capacity(batch.len());
+        let mut out: Vec<Option<Planned>>;
         with_pool!(self, write, |pool, dialect| {
             let now = now_sql(dialect);
             let mut tx = begin!(pool, dialect);
-            for (event_id, jobs, notes) in batch {
-                let mut sql = Sql::new(
-                    dialect,
-                    &format!(
-                        "UPDATE events SET state = 'planned', planned_at = {now}, job_count = "
-                    ),
-                );
-                sql.int(i64::try_from(jobs.len()).unwrap_or(i64::MAX));
-                sql.push(", reason = ").opt_text(notes.as_deref());
-                sql.push(" WHERE id = ").int(*event_id);
-                sql.push(" AND state = 'new'");
-                if query!(sql).execute(&mut *tx).await?.rows_affected() == 0 {
-                    out.push(None);
-                    continue;
+            // Take the events still new, with their job counts: one
+            // statement per distinct count (usually one or two), and one
+            // per event with notes.
+            let mut owned = std::collections::HashSet::new();
+            let mut by_count: std::collections::BTreeMap<i64, Vec<i64>> =
+                std::collections::BTreeMap::new();
+            for (id, jobs, notes) in batch {
+                let count = i64::try_from(jobs.len()).unwrap_or(i64::MAX);
+                if let Some(notes) = notes {
+                    let mut sql = Sql::new(
+                        dialect,
+                        &format!(
+                            "UPDATE events SET state = 'planned', planned_at = {now}, job_count = "
+                        ),
+                    );
+                    sql.int(count).push(", reason = ").text(notes);
+                    sql.push(" WHERE state = 'new' AND id = ").int(*id);
+                    if query!(sql).execute(&mut *tx).await?.rows_affected() > 0 {
+                        owned.insert(*id);
+                    }
+                } else {
+                    by_count.entry(count).or_default().push(*id);
                 }
-                let mut planned = Planned::default();
-                for plan in jobs {
+            }
+            for (count, ids) in &by_count {
+                for chunk in ids.chunks(ROWS_PER_INSERT * 2) {
+                    let mut sql = Sql::new(
+                        dialect,
+                        &format!(
+                            "UPDATE events SET state = 'planned', planned_at = {now}, job_count = "
+                        ),
+                    );
+                    sql.int(*count);
+                    sql.push(" WHERE state = 'new' AND id IN ").int_list(chunk);
+                    sql.push(" RETURNING id");
+                    for row in query!(sql).fetch_all(&mut *tx).await? {
+                        owned.insert(row.try_get::<i64, _>(0)?);
+                    }
+                }
+            }
+            out = batch
+                .iter()
+                .map(|(id, _, _)| owned.contains(id).then(Planned::default))
+                .collect();
+            // (event index, job, how) for event_jobs.
+            let mut links: Vec<(i64, i64, &'static str)> = Vec::new();
+            // Plain jobs: multi-row inserts; a key that has a job already
+            // (or that an earlier row of the batch took) is looked up after.
+            let plain: Vec<(usize, &PlanJob)> = batch
+                .iter()
+                .enumerate()
+                .filter(|(_, (id, _, _))| owned.contains(id))
+                .flat_map(|(idx, (_, jobs, _))| {
+                    jobs.iter()
+                        .filter(|it| !it.rerun && it.debounce.is_none())
+                        .map(move |job| (idx, job))
+                })
+                .collect();
+            for chunk in plain.chunks(ROWS_PER_INSERT / 2) {
+                let uuids: Vec<String> = chunk
+                    .iter()
+                    .map(|_| uuid::Uuid::new_v4().to_string())
+                    .collect();
+                let mut sql = Sql::new(dialect, "INSERT INTO jobs (uuid, ");
+                sql.push(KEY_COLUMNS);
+                sql.push(
+                    ", state, priority, not_before, req_arch, req_sandbox, req_labels, \
+                     max_attempts, source, created_at, updated_at) VALUES ",
+                );
+                let mut labels_of: Vec<Vec<String>> = Vec::with_capacity(chunk.len());
+                for (row, ((_, plan), uuid)) in chunk.iter().zip(&uuids).enumerate() {
+                    let job = &plan.job;
+                    let key = &job.key;
+                    let mut labels = job.requires.labels.clone();
+                    labels.sort();
+                    labels.dedup();
+                    if row > 0 {
+                        sql.push(", ");
+                    }
+                    sql.push("(").text(uuid).push(", ").text(&key.check);
+                    sql.push(", ").text(&key.check_revision);
+                    sql.push(", ").text(&key.item_type);
+                    sql.push(", ").text(&key.item);
+                    sql.push(", ").text(&key.item_revision);
+                    sql.push(", ").text(&key.arch);
+                    sql.push(", ").int(0);
+                    sql.push(", 'queued', ").int(job.priority);
+                    sql.push(&format!(", {now} + ")).int(micros(job.delay));
+                    sql.push(", ").opt_text(job.requires.arch.as_deref());
+                    sql.push(", ").opt_text(job.requires.sandbox.as_deref());
+                    sql.push(", ").text(&labels.join(" "));
+                    sql.push(", ").int(i64::from(job.max_attempts));
+                    sql.push(", ").opt_text(plan.source.as_deref());
+                    sql.push(&format!(", {now}, {now})"));
+                    labels_of.push(labels);
+                }
+                sql.push(" ON CONFLICT (");
+                sql.push(KEY_COLUMNS);
+                sql.push(") DO NOTHING RETURNING id, uuid");
+                let mut inserted: std::collections::HashMap<String, i64> =
+                    std::collections::HashMap::new();
+                for row in query!(sql).fetch_all(&mut *tx).await? {
+                    inserted.insert(row.try_get(1)?, row.try_get(0)?);
+                }
+                let mut label_rows: Vec<(i64, &str)> = Vec::new();
+                let mut missing: Vec<usize> = Vec::new();
+                for (row, uuid) in uuids.iter().enumerate() {
+                    let (idx, plan) = chunk[row];
+                    match inserted.get(uuid) {
+                        Some(id) => {
+                            if let Some(planned) = out[idx].as_mut() {
+                                planned.inserted.push((plan.job.key.clone(), uuid.clone()));
+                            }
+                            links.push((batch[idx].0, *id, "inserted"));
+                            label_rows.extend(labels_of[row].iter().map(|it| (*id, it.as_str())));
+                        }
+                        None => missing.push(row),
+                    }
+                }
+                if !missing.is_empty() {
+                    let mut sql = Sql::new(dialect, "SELECT j.id, j.uuid, ");
+                    sql.push(
+                        &KEY_COLUMNS
+                            .split(", ")
+                            .map(|it| format!("j.{it}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    );
+                    sql.push(" FROM jobs j WHERE (");
+                    sql.push(
+                        &KEY_COLUMNS
+                            .split(", ")
+                            .map(|it| format!("j.{it}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    );
+                    sql.push(") IN (VALUES ");
+                    for (n, row) in missing.iter().enumerate() {
+                        let key = &chunk[*row].1.job.key;
+                        if n > 0 {
+                            sql.push(", ");
+                        }
+                        sql.push("(").text(&key.check);
+                        sql.push(", ").text(&key.check_revision);
+                        sql.push(", ").text(&key.item_type);
+                        sql.push(", ").text(&key.item);
+                        sql.push(", ").text(&key.item_revision);
+                        sql.push(", ").text(&key.arch);
+                        sql.push(", ").int(0).push(")");
+                    }
+                    sql.push(")");
+                    let mut found: std::collections::HashMap<JobKey, (i64, String)> =
+                        std::collections::HashMap::new();
+                    for row in query!(sql).fetch_all(&mut *tx).await? {
+                        let key = key_from_row!(row, 2);
+                        found.insert(key, (row.try_get(0)?, row.try_get(1)?));
+                    }
+                    for row in missing {
+                        let (idx, plan) = chunk[row];
+                        let mut key = plan.job.key.clone();
+                        key.rerun = 0;
+                        let (id, uuid) = found.get(&key).cloned().ok_or_else(|| {
+                            StoreError::Write(format!("job {key} vanished while it was planned"))
+                        })?;
+                        if let Some(planned) = out[idx].as_mut() {
+                            planned.existing.push((key, uuid));
+                        }
+                        links.push((batch[idx].0, id, "existing"));
+                    }
+                }
+                for rows in label_rows.chunks(ROWS_PER_INSERT) {
+                    let mut sql =
+                        Sql::new(dialect, "INSERT INTO job_labels (job_id, label) VALUES ");
+                    for (n, (id, label)) in rows.iter().enumerate() {
+                        if n > 0 {
+                            sql.push(", ");
+                        }
+                        sql.push("(").int(*id).push(", ").text(label).push(")");
+                    }
+                    query!(sql).execute(&mut *tx).await?;
+                }
+            }
+            // Re-runs and debounced jobs, one by one.
+            for (idx, (_, jobs, _)) in batch.iter().enumerate() {
+                let Some(event_id) = out[idx].as_ref().map(|_| batch[idx].0) else {
+                    continue;
+                };
+                for plan in jobs.iter().filter(|it| it.rerun || it.debounce.is_some()) {
                     let job = &plan.job;
                     let mut key = job.key.clone();
                     key.rerun = 0;
@@ -567,6 +761,9 @@ impl Store {
                             folded = Some((id, uuid));
                         }
                     }
+                    let Some(planned) = out[idx].as_mut() else {
+                        continue;
+                    };
                     let (job_id, how) = if let Some((id, uuid)) = folded {
                         planned.debounced.push((key.clone(), uuid));
                         (id, "debounced")
@@ -593,19 +790,23 @@ impl Store {
                             }
                         }
                     };
-                    let mut sql = Sql::new(
-                        dialect,
-                        "INSERT INTO event_jobs (event_id, job_id, how) VALUES (",
-                    );
-                    sql.int(*event_id)
-                        .push(", ")
-                        .int(job_id)
-                        .push(", ")
-                        .text(how);
-                    sql.push(") ON CONFLICT DO NOTHING");
-                    query!(sql).execute(&mut *tx).await?;
+                    links.push((event_id, job_id, how));
                 }
-                out.push(Some(planned));
+            }
+            for rows in links.chunks(ROWS_PER_INSERT) {
+                let mut sql = Sql::new(
+                    dialect,
+                    "INSERT INTO event_jobs (event_id, job_id, how) VALUES ",
+                );
+                for (n, (event_id, job_id, how)) in rows.iter().enumerate() {
+                    if n > 0 {
+                        sql.push(", ");
+                    }
+                    sql.push("(").int(*event_id).push(", ").int(*job_id);
+                    sql.push(", ").text(how).push(")");
+                }
+                sql.push(" ON CONFLICT DO NOTHING");
+                query!(sql).execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });

@@ -398,6 +398,7 @@ macro_rules! key_from_row {
         }
     }};
 }
+pub(crate) use key_from_row;
 
 /// Decode `(id, Job)` from a row of [`JOB_COLUMNS`] (attempts left empty).
 macro_rules! job_from_row {

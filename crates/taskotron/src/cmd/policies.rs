@@ -204,10 +204,6 @@ pub(crate) fn load_dir(dir: &Path) -> anyhow::Result<Vec<taskotron_gating::Polic
 /// subject types (Fedora's plus `[[gating.subject-types]]`), the waiver
 /// rules of `[waivers]`, the Koji hub (`[koji] hub-url`) and dist-git
 /// (`[distgit] url`) that remote rules and validity windows ask.
-#[allow(
-    dead_code,
-    reason = "serve.rs calls it once it is wired there (serve.rs belongs to another change)"
-)]
 pub(crate) fn gating_settings(
     config: &taskotron_config::Config,
 ) -> anyhow::Result<taskotron_web::greenwave::GatingSettings> {

@@ -73,11 +73,8 @@ async fn serve(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
     if amqp_url.is_some() {
         settings.publish_prefix = Some(config.amqp.topic_prefix.clone());
     }
-    let policies = match &config.gating.policies_dir {
-        Some(dir) => crate::cmd::policies::load_dir(dir)?,
-        None => Vec::new(),
-    };
-    tracing::info!(policies = policies.len(), "gating policies loaded");
+    let gating = crate::cmd::policies::gating_settings(&config)?;
+    tracing::info!(policies = gating.policies.len(), "gating policies loaded");
     let worker_auth = config
         .api
         .worker_tokens_file
@@ -125,8 +122,7 @@ async fn serve(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
         taskotron_scheduler::Scheduler::from_config(&config, &store, amqp_url.as_deref())
             .context("cannot set up the scheduler")?;
     let state = AppState::with_settings(store.clone(), settings)
-        .with_policies(policies)
-        .with_waiver_superusers(config.waivers.superusers.clone())
+        .with_gating(gating)
         .with_worker_api(WorkerSettings::new(worker_auth))
         .with_scheduler_wake(scheduler.wake.clone());
     state
