@@ -26,7 +26,11 @@ fuzz_target!(|data: &[u8]| {
         for verdict in &verdicts {
             assert_eq!(verdict.installable(), verdict.reasons.is_empty());
             let again = Checker::new(&pool).check(verdict.id);
-            assert_eq!(again.installable(), verdict.installable(), "{verdict:?} then {again:?}");
+            assert_eq!(
+                again.installable(),
+                verdict.installable(),
+                "{verdict:?} then {again:?}"
+            );
         }
     }
 });
