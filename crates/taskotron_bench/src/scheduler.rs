@@ -206,13 +206,7 @@ pub(crate) async fn run(args: SchedulerArgs) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let jobs = store
-        .list_jobs(&JobFilter {
-            limit: 1_000_000,
-            ..JobFilter::default()
-        })
-        .await?
-        .len();
+    let jobs = planner.metrics.jobs_inserted();
     println!(
         "{} throughput: {} messages → {} events (all recorded after {:.2} s) and {jobs} jobs in {elapsed:.2} s: {:.0} messages/s, {:.0} jobs/s",
         args.backend,
@@ -245,9 +239,10 @@ pub(crate) async fn run(args: SchedulerArgs) -> anyhow::Result<()> {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // The newest jobs: this run's.
     let jobs = store
         .list_jobs(&JobFilter {
-            limit: 1_000_000,
+            limit: i64::try_from(count * 2)?,
             ..JobFilter::default()
         })
         .await?;

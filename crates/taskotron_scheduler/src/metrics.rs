@@ -94,6 +94,16 @@ impl SchedulerMetrics {
         );
     }
 
+    /// How many jobs planning has inserted so far.
+    #[must_use]
+    pub fn jobs_inserted(&self) -> u64 {
+        self.jobs
+            .get_or_create(&Outcome {
+                outcome: "inserted".to_owned(),
+            })
+            .get()
+    }
+
     pub(crate) fn message(&self, outcome: &str) {
         self.messages
             .get_or_create(&Outcome {
