@@ -98,7 +98,7 @@ fn converted(dir: &Path, clean: bool) -> PathBuf {
     } else {
         "a-primary.xml.gz"
     });
-    let mut cmd = std::process::Command::new("python3");
+    let mut cmd = <std::process::Command>::new("python3");
     cmd.arg(manifest().join("../../scripts/depcheck-deb2rpmmd"));
     if clean {
         cmd.arg("--clean");
