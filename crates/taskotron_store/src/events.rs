@@ -274,7 +274,13 @@ macro_rules! insert_events {
         let events: &[NewEvent] = $events;
         let dialect = $dialect;
         let mut out: Vec<Recorded> = Vec::with_capacity(events.len());
-        for chunk in events.chunks(ROWS_PER_INSERT) {
+        // PostgreSQL takes a batch as one JSON parameter (one statement
+        // text, prepared once); SQLite takes multi-row VALUES.
+        let rows_per_insert = match dialect {
+            Dialect::Postgres => ROWS_PER_INSERT * 4,
+            Dialect::Sqlite => ROWS_PER_INSERT,
+        };
+        for chunk in events.chunks(rows_per_insert) {
             let uuids: Vec<String> = chunk
                 .iter()
                 .map(|_| uuid::Uuid::new_v4().to_string())
@@ -314,6 +320,46 @@ macro_rules! insert_events {
                 sql.push(", ").text(event.state.as_str());
                 sql.push(", ").opt_text(event.reason.as_deref());
                 sql.push(&format!(", {})", now_sql(dialect)));
+            }
+            if dialect == Dialect::Postgres {
+                let rows: Vec<Json> = chunk
+                    .iter()
+                    .zip(&uuids)
+                    .map(|(event, uuid)| {
+                        let field = |name: &str| {
+                            event
+                                .fact
+                                .as_ref()
+                                .and_then(|it| it.get(name))
+                                .and_then(Json::as_str)
+                                .map(str::to_owned)
+                        };
+                        let item = field("item");
+                        serde_json::json!({
+                            "u": uuid, "so": event.source, "mi": event.message_id,
+                            "nk": event.natural_key, "tp": event.topic, "sc": event.schema,
+                            "mt": field("message_type"), "it": field("item_type"),
+                            "i": item, "ir": field("item_revision").or(item.clone()),
+                            "f": event.fact.as_ref().map(Json::to_string),
+                            "b": event.body, "st": event.state.as_str(), "r": event.reason,
+                        })
+                    })
+                    .collect();
+                sql = Sql::new(
+                    dialect,
+                    &format!(
+                        "INSERT INTO events (uuid, source, message_id, natural_key, topic, \
+                         schema_name, message_type, item_type, item, item_revision, fact, body, \
+                         state, reason, received_at) SELECT r.u, r.so, r.mi, r.nk, r.tp, r.sc, \
+                         r.mt, r.it, r.i, r.ir, r.f, r.b, r.st, r.r, {} FROM jsonb_to_recordset(",
+                        now_sql(dialect)
+                    ),
+                );
+                sql.text(&Json::Array(rows).to_string());
+                sql.push(
+                    "::jsonb) AS r(u text, so text, mi text, nk text, tp text, sc text, mt text, \
+                     it text, i text, ir text, f text, b text, st text, r text)",
+                );
             }
             sql.push(" ON CONFLICT DO NOTHING RETURNING uuid");
             let inserted: std::collections::HashSet<String> = query!(sql)
@@ -561,7 +607,16 @@ impl Store {
                         ),
                     );
                     sql.int(*count);
-                    sql.push(" WHERE state = 'new' AND id IN ").int_list(chunk);
+                    if dialect == Dialect::Postgres {
+                        sql.push(
+                            " WHERE state = 'new' AND id IN \
+                             (SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text(",
+                        );
+                        sql.text(&Json::from(chunk.to_vec()).to_string());
+                        sql.push("::jsonb))");
+                    } else {
+                        sql.push(" WHERE state = 'new' AND id IN ").int_list(chunk);
+                    }
                     sql.push(" RETURNING id");
                     for row in query!(sql).fetch_all(&mut *tx).await? {
                         owned.insert(row.try_get::<i64, _>(0)?);
@@ -586,7 +641,14 @@ impl Store {
                         .map(move |job| (idx, job))
                 })
                 .collect();
-            for chunk in plain.chunks(ROWS_PER_INSERT / 2) {
+            // PostgreSQL takes a whole batch as one JSON parameter, so the
+            // statement's text never changes and stays prepared; SQLite
+            // takes multi-row VALUES.
+            let rows_per_insert = match dialect {
+                Dialect::Postgres => ROWS_PER_INSERT * 8,
+                Dialect::Sqlite => ROWS_PER_INSERT / 2,
+            };
+            for chunk in plain.chunks(rows_per_insert) {
                 let uuids: Vec<String> = chunk
                     .iter()
                     .map(|_| uuid::Uuid::new_v4().to_string())
@@ -598,7 +660,25 @@ impl Store {
                      max_attempts, source, created_at, updated_at) VALUES ",
                 );
                 let mut labels_of: Vec<Vec<String>> = Vec::with_capacity(chunk.len());
+                let mut json_rows: Vec<Json> = Vec::new();
                 for (row, ((_, plan), uuid)) in chunk.iter().zip(&uuids).enumerate() {
+                    if dialect == Dialect::Postgres {
+                        let job = &plan.job;
+                        let key = &job.key;
+                        let mut labels = job.requires.labels.clone();
+                        labels.sort();
+                        labels.dedup();
+                        json_rows.push(serde_json::json!({
+                            "uuid": uuid, "c": key.check, "cr": key.check_revision,
+                            "t": key.item_type, "i": key.item, "ir": key.item_revision,
+                            "a": key.arch, "p": job.priority, "d": micros(job.delay),
+                            "ra": job.requires.arch, "rs": job.requires.sandbox,
+                            "rl": labels.join(" "), "m": i64::from(job.max_attempts),
+                            "s": plan.source,
+                        }));
+                        labels_of.push(labels);
+                        continue;
+                    }
                     let job = &plan.job;
                     let key = &job.key;
                     let mut labels = job.requires.labels.clone();
@@ -623,6 +703,21 @@ impl Store {
                     sql.push(", ").opt_text(plan.source.as_deref());
                     sql.push(&format!(", {now}, {now})"));
                     labels_of.push(labels);
+                }
+                if dialect == Dialect::Postgres {
+                    sql = Sql::new(dialect, "INSERT INTO jobs (uuid, ");
+                    sql.push(KEY_COLUMNS);
+                    sql.push(&format!(
+                        ", state, priority, not_before, req_arch, req_sandbox, req_labels, \
+                         max_attempts, source, created_at, updated_at) \
+                         SELECT r.uuid, r.c, r.cr, r.t, r.i, r.ir, r.a, 0, 'queued', r.p, {now} + r.d, \
+                         r.ra, r.rs, r.rl, r.m, r.s, {now}, {now} FROM jsonb_to_recordset("
+                    ));
+                    sql.text(&Json::Array(json_rows).to_string());
+                    sql.push(
+                        "::jsonb) AS r(uuid text, c text, cr text, t text, i text, ir text, a text, \
+                         p bigint, d bigint, ra text, rs text, rl text, m bigint, s text)",
+                    );
                 }
                 sql.push(" ON CONFLICT (");
                 sql.push(KEY_COLUMNS);
@@ -792,6 +887,21 @@ impl Store {
                     };
                     links.push((event_id, job_id, how));
                 }
+            }
+            if dialect == Dialect::Postgres && !links.is_empty() {
+                let rows: Vec<Json> = links
+                    .iter()
+                    .map(|(event, job, how)| serde_json::json!({"e": event, "j": job, "h": how}))
+                    .collect();
+                let mut sql = Sql::new(
+                    dialect,
+                    "INSERT INTO event_jobs (event_id, job_id, how) SELECT r.e, r.j, r.h \
+                     FROM jsonb_to_recordset(",
+                );
+                sql.text(&Json::Array(rows).to_string());
+                sql.push("::jsonb) AS r(e bigint, j bigint, h text) ON CONFLICT DO NOTHING");
+                query!(sql).execute(&mut *tx).await?;
+                links.clear();
             }
             for rows in links.chunks(ROWS_PER_INSERT) {
                 let mut sql = Sql::new(
