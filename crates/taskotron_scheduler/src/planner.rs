@@ -22,8 +22,9 @@ pub const BATCH: u32 = 1000;
 /// Where check revisions come from.
 #[derive(Debug, Clone, Default)]
 pub struct Revisions {
-    /// `<dir>/<task>/runtask.yml` are the formulas; without a directory
-    /// every check has revision `1`.
+    /// The formulas, found as the worker finds them
+    /// ([`taskotron_worker::find_formula`]); without a directory every
+    /// check has revision `1`.
     pub tasks_dir: Option<PathBuf>,
 }
 
@@ -38,20 +39,13 @@ impl Revisions {
         let Some(dir) = &self.tasks_dir else {
             return Ok("1".to_owned());
         };
-        if task.contains('/') || task.starts_with('.') {
-            return Err(format!("task {task:?} is not a plain name"));
-        }
-        let path = dir.join(task).join("runtask.yml");
-        match std::fs::read(&path) {
-            Ok(bytes) => {
-                let digest = Sha256::digest(&bytes);
-                Ok(digest.iter().take(6).map(|b| format!("{b:02x}")).collect())
-            }
-            Err(err) => Err(format!(
-                "task {task} has no formula at {}: {err}",
-                path.display()
-            )),
-        }
+        // The same formula the worker will run: `<dir>/<check>/` or, without
+        // the namespace, `<dir>/<name>/`.
+        let path = taskotron_worker::find_formula(dir, task)?;
+        let bytes = std::fs::read(&path)
+            .map_err(|err| format!("task {task}: cannot read {}: {err}", path.display()))?;
+        let digest = Sha256::digest(&bytes);
+        Ok(digest.iter().take(6).map(|b| format!("{b:02x}")).collect())
     }
 }
 

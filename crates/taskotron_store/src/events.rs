@@ -380,6 +380,20 @@ macro_rules! insert_events {
     }};
 }
 
+/// The highest re-run number the key (whatever its `rerun`) has a job
+/// with in `$tx`, `None` when it has none; evaluates to `Option<i64>`.
+macro_rules! max_rerun {
+    ($tx:expr, $dialect:expr, $key:expr) => {{
+        let mut key: JobKey = $key.clone();
+        key.rerun = 0;
+        let mut sql = Sql::new($dialect, "SELECT MAX(j.rerun) FROM jobs j WHERE");
+        push_key_match(&mut sql, &key);
+        sql.text = sql.text.replace(" AND j.rerun = ", " AND j.rerun >= ");
+        let max: Option<i64> = query!(sql).fetch_one(&mut *$tx).await?.try_get(0)?;
+        max
+    }};
+}
+
 fn check_event(event: &NewEvent) -> Result<(), StoreError> {
     let problem = match (event.state, &event.fact) {
         (EventState::Planned, _) => Some("a new event cannot be planned already"),
@@ -817,11 +831,7 @@ impl Store {
                     let mut how = "inserted";
                     let mut folded = None;
                     if plan.rerun {
-                        let mut sql = Sql::new(dialect, "SELECT MAX(j.rerun) FROM jobs j WHERE");
-                        push_key_match(&mut sql, &key);
-                        sql.text = sql.text.replace(" AND j.rerun = ", " AND j.rerun >= ");
-                        let max: Option<i64> = query!(sql).fetch_one(&mut *tx).await?.try_get(0)?;
-                        if let Some(max) = max {
+                        if let Some(max) = max_rerun!(tx, dialect, key) {
                             key.rerun = u32::try_from(max + 1).unwrap_or(u32::MAX);
                             how = "rerun";
                         }
@@ -1026,10 +1036,7 @@ impl Store {
             let mut tx = begin!(pool, dialect);
             let mut key = job.key.clone();
             key.rerun = 0;
-            let mut sql = Sql::new(dialect, "SELECT MAX(j.rerun) FROM jobs j WHERE");
-            push_key_match(&mut sql, &key);
-            sql.text = sql.text.replace(" AND j.rerun = ", " AND j.rerun >= ");
-            let max: Option<i64> = query!(sql).fetch_one(&mut *tx).await?.try_get(0)?;
+            let max = max_rerun!(tx, dialect, key);
             key.rerun = u32::try_from(max.unwrap_or(0) + 1).unwrap_or(u32::MAX);
             let new = NewJob {
                 key: key.clone(),
