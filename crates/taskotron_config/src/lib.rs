@@ -66,6 +66,8 @@ pub struct Config {
     pub waivers: WaiversConfig,
     /// The `[scheduler]` table.
     pub scheduler: SchedulerConfig,
+    /// The `[artifacts]` table.
+    pub artifacts: ArtifactsConfig,
 }
 
 /// `[scheduler]`: turning Koji, Bodhi and bus events into jobs.
@@ -144,6 +146,32 @@ impl Default for SchedulerConfig {
             koji_event_overlap: 1000,
             lookback: Duration::from_secs(3600),
             max_attempts: 3,
+        }
+    }
+}
+
+/// `[artifacts]`: the logs and artifacts workers upload to `serve`, kept
+/// under `<data-dir>/jobs/<uuid>/<attempt>/`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct ArtifactsConfig {
+    /// `retention-days`: how long a finished job's log and artifacts are
+    /// kept after its last upload; `0` keeps them for ever. Default 30.
+    pub retention_days: u32,
+    /// `max-log-bytes`: the largest log one attempt may stream. Default
+    /// 64 MiB.
+    pub max_log_bytes: u64,
+    /// `max-artifact-bytes`: the most bytes of artifacts one attempt may
+    /// upload, all files together. Default 1 GiB.
+    pub max_artifact_bytes: u64,
+}
+
+impl Default for ArtifactsConfig {
+    fn default() -> Self {
+        ArtifactsConfig {
+            retention_days: 30,
+            max_log_bytes: 64 * 1024 * 1024,
+            max_artifact_bytes: 1024 * 1024 * 1024,
         }
     }
 }
@@ -899,6 +927,17 @@ impl Config {
                 ));
             }
         }
+        for (key, value) in [
+            ("artifacts.max-log-bytes", self.artifacts.max_log_bytes),
+            (
+                "artifacts.max-artifact-bytes",
+                self.artifacts.max_artifact_bytes,
+            ),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be greater than zero".to_owned()));
+            }
+        }
         if self.api.max_body_bytes == 0 {
             return Err(invalid(
                 "api.max-body-bytes",
@@ -1523,7 +1562,9 @@ mod tests {
              [gating]\n\n[waivers]\n\n\
              [scheduler]\narches = [\"x86_64\"]\nbus = true\nqueue = \"taskotron-scheduler\"\n\
              consume-prefix = \"org.fedoraproject.prod\"\nkoji-poll = \"5m\"\nbodhi-poll = \"5m\"\n\
-             overlap = \"1h\"\nkoji-event-overlap = 1000\nlookback = \"1h\"\nmax-attempts = 3\n"
+             overlap = \"1h\"\nkoji-event-overlap = 1000\nlookback = \"1h\"\nmax-attempts = 3\n\n\
+             [artifacts]\nretention-days = 30\nmax-log-bytes = 67108864\n\
+             max-artifact-bytes = 1073741824\n"
         );
         check(
             "[runner]\ntask-timeout = \"1h 30m 5s\"\n[resultsdb]\nurl = \"http://r/api\"\ntoken-file = \"t\"\n",

@@ -152,6 +152,7 @@ fn expected_good() -> Config {
             lookback: Duration::from_secs(86_400),
             max_attempts: 5,
         },
+        ..Config::default()
     }
 }
 
