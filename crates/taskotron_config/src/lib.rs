@@ -68,6 +68,38 @@ pub struct Config {
     pub scheduler: SchedulerConfig,
     /// The `[artifacts]` table.
     pub artifacts: ArtifactsConfig,
+    /// The `[worker]` table.
+    pub worker: WorkerConfig,
+}
+
+/// The most jobs one worker (and so `serve`'s own pool) runs at once.
+pub const MAX_LOCAL_SLOTS: u16 = 256;
+
+/// `[worker]`: the worker pool `taskotron serve` runs in its own process.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct WorkerConfig {
+    /// `local-slots`: how many jobs `serve` runs at once itself, with the
+    /// formulas of `scheduler.tasks-dir` and the `[runner]` settings, as a
+    /// `taskotron worker` on the same machine would; `0` turns the pool off.
+    /// Default: the number of CPUs on the embedded SQLite store, 0 on
+    /// PostgreSQL (where workers usually run on other machines).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_slots: Option<u16>,
+}
+
+impl WorkerConfig {
+    /// The pool's size: `local-slots` when set, else the number of CPUs
+    /// (at most [`MAX_LOCAL_SLOTS`]) unless the store is PostgreSQL.
+    pub fn effective_local_slots(&self, postgres: bool) -> u16 {
+        match self.local_slots {
+            Some(slots) => slots,
+            None if postgres => 0,
+            None => std::thread::available_parallelism()
+                .map_or(1, |it| u16::try_from(it.get()).unwrap_or(MAX_LOCAL_SLOTS))
+                .min(MAX_LOCAL_SLOTS),
+        }
+    }
 }
 
 /// `[scheduler]`: turning Koji, Bodhi and bus events into jobs.
@@ -863,6 +895,16 @@ impl Config {
                 return Err(invalid(key, "must not be empty".to_owned()));
             }
         }
+        if self
+            .worker
+            .local_slots
+            .is_some_and(|it| it > MAX_LOCAL_SLOTS)
+        {
+            return Err(invalid(
+                "worker.local-slots",
+                format!("must be from 0 to {MAX_LOCAL_SLOTS}"),
+            ));
+        }
         let scheduler = &self.scheduler;
         if scheduler.arches.is_empty()
             || scheduler.arches.iter().any(|it| {
@@ -1250,6 +1292,28 @@ mod tests {
     }
 
     #[test]
+    fn local_worker_slots() {
+        check("[worker]\nlocal-slots = 0\n", |it| {
+            it.worker.local_slots = Some(0);
+        });
+        check("[worker]\nlocal-slots = 3\n", |it| {
+            it.worker.local_slots = Some(3);
+        });
+        assert_eq!(WorkerConfig::default().effective_local_slots(true), 0);
+        assert!(WorkerConfig::default().effective_local_slots(false) >= 1);
+        let three = WorkerConfig {
+            local_slots: Some(3),
+        };
+        assert_eq!(three.effective_local_slots(true), 3);
+        check_err(
+            "[worker]\nlocal-slots = 300\n",
+            &["worker.local-slots", "line 2", "from 0 to 256"],
+        );
+        check_err("[worker]\nlocal-slots = -1\n", &["worker.local-slots"]);
+        check_err("[worker]\nslots = 2\n", &["worker.slots", "unknown field"]);
+    }
+
+    #[test]
     fn worker_tokens_file() {
         check(
             "[api]\nworker-tokens-file = \"/etc/taskotron/workers\"\n",
@@ -1564,7 +1628,7 @@ mod tests {
              consume-prefix = \"org.fedoraproject.prod\"\nkoji-poll = \"5m\"\nbodhi-poll = \"5m\"\n\
              overlap = \"1h\"\nkoji-event-overlap = 1000\nlookback = \"1h\"\nmax-attempts = 3\n\n\
              [artifacts]\nretention-days = 30\nmax-log-bytes = 67108864\n\
-             max-artifact-bytes = 1073741824\n"
+             max-artifact-bytes = 1073741824\n\n[worker]\n"
         );
         check(
             "[runner]\ntask-timeout = \"1h 30m 5s\"\n[resultsdb]\nurl = \"http://r/api\"\ntoken-file = \"t\"\n",

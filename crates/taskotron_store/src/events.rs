@@ -18,7 +18,7 @@ use sqlx::Row;
 
 use crate::jobs::{
     Enqueued, JobKey, KEY_COLUMNS, NewJob, begin, check_new_job, insert_job, key_from_row, micros,
-    now_sql, push_key_match,
+    notify_claimable, now_sql, push_key_match,
 };
 use crate::sql::{Dialect, Sql, query};
 use crate::{Store, StoreError, with_pool};
@@ -928,6 +928,9 @@ impl Store {
                 sql.push(" ON CONFLICT DO NOTHING");
                 query!(sql).execute(&mut *tx).await?;
             }
+            if out.iter().flatten().any(|it| !it.inserted.is_empty()) {
+                notify_claimable!(tx, dialect);
+            }
             tx.commit().await?;
         });
         Ok(out)
@@ -1052,6 +1055,9 @@ impl Store {
                 i64::from(key.rerun),
                 job.source.as_deref()
             );
+            if matches!(enqueued, Enqueued::Inserted(_)) {
+                notify_claimable!(tx, dialect);
+            }
             tx.commit().await?;
             Ok(Some((key, enqueued.uuid().to_owned())))
         })

@@ -456,6 +456,31 @@ macro_rules! attempt_from_row {
     }};
 }
 
+/// The statement that tells every `taskotron serve` listening on this
+/// database that jobs became claimable (PostgreSQL only). The channel is
+/// [`JOBS_CHANNEL`] followed by the schema, so that stores in different
+/// schemas of one database do not wake each other.
+pub(crate) const NOTIFY_JOBS: &str = "SELECT pg_notify('taskotron_jobs:' || current_schema(), '')";
+
+/// The prefix of the PostgreSQL channel that announces claimable jobs; the
+/// store's schema follows it (`taskotron_jobs:public`).
+pub const JOBS_CHANNEL: &str = "taskotron_jobs:";
+
+/// On PostgreSQL, announce in transaction `$tx` that jobs became claimable:
+/// the notification goes out when (and only if) the transaction commits.
+/// On SQLite nothing: one process holds the database, and it wakes its own
+/// waiters.
+macro_rules! notify_claimable {
+    ($tx:expr, $dialect:expr) => {
+        if $dialect == $crate::sql::Dialect::Postgres {
+            sqlx::query($crate::jobs::NOTIFY_JOBS)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    };
+}
+pub(crate) use notify_claimable;
+
 /// Insert `$job` with re-run number `$rerun` in transaction `$tx`, unless its
 /// key has a job already; evaluates to `(job id, Enqueued)`. Used by
 /// [`Store::enqueue_jobs`] and by the scheduler's planner, which inserts
@@ -601,6 +626,12 @@ impl Store {
             for job in jobs {
                 let (_, enqueued) = insert_job!(tx, dialect, job, i64::from(job.key.rerun));
                 out.push((job.key.clone(), enqueued));
+            }
+            if out
+                .iter()
+                .any(|(_, it)| matches!(it, Enqueued::Inserted(_)))
+            {
+                notify_claimable!(tx, dialect);
             }
             tx.commit().await?;
         });
@@ -837,6 +868,9 @@ impl Store {
                 query!(attempt).execute(&mut *tx).await?;
                 out.push(expired);
             }
+            if out.iter().any(|it| it.state == JobState::Queued) {
+                notify_claimable!(tx, dialect);
+            }
             tx.commit().await?;
             for it in &out {
                 tracing::info!(job.uuid = %it.uuid, token = it.token, state = %it.state,
@@ -950,5 +984,88 @@ impl Store {
             }
             Ok(jobs)
         })
+    }
+}
+
+/// What [`JobWakeups::next`] saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wakeup {
+    /// Another transaction made jobs claimable (one or several
+    /// notifications, taken together).
+    Jobs,
+    /// The connection was lost and made again: notifications sent
+    /// meanwhile are lost, so look at the queue.
+    Reconnected,
+}
+
+/// The notifications that jobs became claimable, from every process
+/// sharing this PostgreSQL database (and schema). It holds one connection
+/// of its own, made again when it is lost.
+pub struct JobWakeups {
+    listener: sqlx::postgres::PgListener,
+    channel: String,
+}
+
+impl fmt::Debug for JobWakeups {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JobWakeups")
+            .field("channel", &self.channel)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JobWakeups {
+    /// The channel listened to.
+    pub fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    /// Wait for the next notification. Notifications that arrived together
+    /// are answered as one [`Wakeup::Jobs`].
+    ///
+    /// # Errors
+    ///
+    /// The connection was lost and cannot be made again now; the next call
+    /// tries again.
+    pub async fn next(&mut self) -> Result<Wakeup, StoreError> {
+        match self.listener.try_recv().await? {
+            Some(_) => {
+                while self.listener.next_buffered().is_some() {}
+                Ok(Wakeup::Jobs)
+            }
+            None => Ok(Wakeup::Reconnected),
+        }
+    }
+}
+
+impl Store {
+    /// Listen for the notifications that jobs became claimable, sent by
+    /// every process that enqueues, plans, re-runs or requeues jobs in this
+    /// database. `None` on SQLite, where one process holds the database.
+    ///
+    /// # Errors
+    ///
+    /// PostgreSQL cannot be reached.
+    pub async fn job_wakeups(&self) -> Result<Option<JobWakeups>, StoreError> {
+        let crate::Backend::Postgres(pool) = &self.backend else {
+            return Ok(None);
+        };
+        let schema: String = sqlx::query_scalar("SELECT current_schema()")
+            .fetch_one(pool)
+            .await?;
+        // A connection of its own, with the store's options (schema
+        // included), so that listening never takes one from the store.
+        let own = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .max_lifetime(None)
+            .idle_timeout(None)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_lazy_with((*pool.connect_options()).clone());
+        let mut listener = sqlx::postgres::PgListener::connect_with(&own).await?;
+        listener.ignore_pool_close_event(true);
+        let channel = format!("{JOBS_CHANNEL}{schema}");
+        listener.listen(&channel).await?;
+        tracing::debug!(channel = %channel, "listening for claimable jobs");
+        Ok(Some(JobWakeups { listener, channel }))
     }
 }
