@@ -16,6 +16,7 @@
 //! query is written once with dialect-aware placeholders ([`sql`]), and runs
 //! on either backend through the `with_pool!` macro.
 
+mod artifacts;
 pub mod events;
 pub mod jobs;
 mod outbox;

@@ -45,6 +45,10 @@ pub enum ApiError {
     /// The database cannot be reached (health checks); 503.
     #[error("{0}")]
     Unavailable(String),
+    /// The server failed otherwise (a file it keeps cannot be written);
+    /// 500, logged here and never shown to the client.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl ApiError {
@@ -101,6 +105,13 @@ impl IntoResponse for ApiError {
             }
             ApiError::Unavailable(message) => {
                 (StatusCode::SERVICE_UNAVAILABLE, json!({"message": message}))
+            }
+            ApiError::Internal(message) => {
+                tracing::error!(error = %message, "request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({"message": "Internal Server Error"}),
+                )
             }
         };
         let mut response = (status, axum::Json(body)).into_response();

@@ -11,6 +11,7 @@
 //! depend on `taskotron_runner`) and holds no SQL (it goes through
 //! `taskotron_store`).
 
+pub mod artifacts;
 pub mod auth;
 pub mod error;
 pub mod events;
@@ -126,6 +127,8 @@ pub struct AppState {
     pub worker: Arc<worker_api::WorkerSettings>,
     /// Wakes the scheduler's planner when the API records an event.
     pub scheduler_wake: Arc<tokio::sync::Notify>,
+    /// Where job logs and artifacts go, and their limits.
+    pub job_files: Arc<artifacts::JobFiles>,
 }
 
 impl AppState {
@@ -143,6 +146,7 @@ impl AppState {
             gating: Arc::new(greenwave::GatingSettings::default()),
             worker: Arc::new(worker_api::WorkerSettings::default()),
             scheduler_wake: Arc::new(tokio::sync::Notify::new()),
+            job_files: Arc::new(artifacts::JobFiles::default()),
         }
     }
 
@@ -178,6 +182,13 @@ impl AppState {
     #[must_use]
     pub fn with_worker_api(mut self, settings: worker_api::WorkerSettings) -> AppState {
         self.worker = Arc::new(settings);
+        self
+    }
+
+    /// The same state, keeping job logs and artifacts so.
+    #[must_use]
+    pub fn with_job_files(mut self, files: artifacts::JobFiles) -> AppState {
+        self.job_files = Arc::new(files);
         self
     }
 

@@ -202,6 +202,9 @@ pub(crate) fn table() -> Vec<RouteEntry> {
         ("POST", "/api/v1/worker/jobs/{uuid}/result", post(result)),
         ("GET", "/api/v1/workers", get(list_workers)),
     ]
+    .into_iter()
+    .chain(crate::artifacts::table())
+    .collect()
 }
 
 /// The worker protocol's routes.
@@ -428,12 +431,15 @@ async fn result(
     }
     settings.touch(&name);
     check_holder(&state, &uuid, &name, request.token).await?;
+    // The links the attempt's uploads set, unless the worker sends its own.
+    let (log_url, artifacts_url) =
+        crate::artifacts::uploaded_links(&state, &uuid, request.token).await?;
     let outcome = JobOutcome {
         state: final_state,
         exit_status: request.exit_status,
         outcome: request.outcome,
-        log_url: request.log_url,
-        artifacts_url: request.artifacts_url,
+        log_url: request.log_url.or(log_url),
+        artifacts_url: request.artifacts_url.or(artifacts_url),
         result_group: request.result_group,
     };
     state

@@ -131,6 +131,11 @@ pub struct JobResult {
 }
 
 #[derive(Debug, Deserialize)]
+struct LogSize {
+    size: u64,
+}
+
+#[derive(Debug, Deserialize)]
 struct ErrorBody {
     message: String,
 }
@@ -274,6 +279,87 @@ impl Client {
         let path = format!("/api/v1/worker/jobs/{uuid}/result");
         let (url, status, bytes) = self.post(&path, result, Duration::from_secs(30)).await?;
         decode::<serde_json::Value>(&url, status, &bytes).map(|_| ())
+    }
+
+    /// `POST /api/v1/worker/jobs/{uuid}/log`: append `bytes`, which start
+    /// at byte `offset` of the attempt's log. The answer is the size of the
+    /// server's copy: the offset of the next chunk, also when the server
+    /// refuses a chunk that leaves a gap (it then says where to resume).
+    pub async fn log_chunk(
+        &self,
+        uuid: &str,
+        token: i64,
+        offset: u64,
+        bytes: Vec<u8>,
+    ) -> Result<u64, ApiError> {
+        let path = format!("/api/v1/worker/jobs/{uuid}/log?token={token}&offset={offset}");
+        let (url, status, answer) = self
+            .send(reqwest::Method::POST, &path, bytes, Duration::from_secs(60))
+            .await?;
+        if status == 400
+            && let Ok(gap) = serde_json::from_slice::<LogSize>(&answer)
+        {
+            return Ok(gap.size);
+        }
+        decode::<LogSize>(&url, status, &answer).map(|it| it.size)
+    }
+
+    /// `PUT /api/v1/worker/jobs/{uuid}/artifacts/{name}`: one artifact,
+    /// `name` relative to the artifacts directory with `/` separators.
+    pub async fn put_artifact(
+        &self,
+        uuid: &str,
+        token: i64,
+        name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), ApiError> {
+        const PART: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'.')
+            .remove(b'_')
+            .remove(b'~');
+        let encoded: Vec<String> = name
+            .split('/')
+            .map(|it| percent_encoding::utf8_percent_encode(it, PART).to_string())
+            .collect();
+        let path = format!(
+            "/api/v1/worker/jobs/{uuid}/artifacts/{}?token={token}",
+            encoded.join("/")
+        );
+        // Allow a slow link a minute per 64 MiB, at least five minutes.
+        let timeout = Duration::from_secs(300 + (bytes.len() as u64 >> 20));
+        let (url, status, answer) = self
+            .send(reqwest::Method::PUT, &path, bytes, timeout)
+            .await?;
+        let status = if status == 201 { 200 } else { status };
+        decode::<serde_json::Value>(&url, status, &answer).map(|_| ())
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<(String, u16, Vec<u8>), ApiError> {
+        let url = format!("{}{path}", self.base);
+        let transport = |source| ApiError::Transport {
+            url: url.clone(),
+            source,
+        };
+        let response = self
+            .http
+            .request(method, &url)
+            .bearer_auth(&self.token)
+            .timeout(timeout)
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.map_err(transport)?;
+        Ok((url, status, bytes.to_vec()))
     }
 
     async fn post<T: Serialize + ?Sized>(

@@ -499,29 +499,226 @@ async fn run_leased(
         cancel.clone(),
         Arc::clone(&lost),
     ));
+    // The runner appends to the task log as it goes: tail it to the server.
+    let log_done = CancellationToken::new();
+    let log = tokio::spawn(
+        stream_log(
+            client.clone(),
+            lease.clone(),
+            taskotron_runner::Layout::new(&job.artifacts_dir).task_log(),
+            log_done.clone(),
+        )
+        .in_current_span(),
+    );
     let report =
         taskotron_runner::run(&job, &options.run_config, cancel.clone(), &NoObserver).await;
+    log_done.cancel();
+    let _ = log.await;
+    let result = if lost.load(Ordering::SeqCst) {
+        None
+    } else {
+        match report {
+            Ok(report) => {
+                let result = result_of(&report, lease.token);
+                if result.is_none() {
+                    tracing::info!(
+                        "the task was interrupted; its lease will run out and the job be requeued"
+                    );
+                }
+                result
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "the task cannot start");
+                Some(crashed(
+                    lease.token,
+                    &format!("the task cannot start: {err}"),
+                ))
+            }
+        }
+    };
+    // The heartbeats go on while the artifacts upload.
+    if result.is_some() && job.artifacts_dir.is_dir() {
+        upload_artifacts(client, &lease, &job.artifacts_dir).await;
+    }
     beat.abort();
     if lost.load(Ordering::SeqCst) {
         tracing::warn!("the lease was lost; the task was killed and its result dropped");
         return;
     }
-    let result = match report {
-        Ok(report) => match result_of(&report, lease.token) {
-            Some(result) => result,
-            None => {
-                tracing::info!(
-                    "the task was interrupted; its lease will run out and the job be requeued"
-                );
-                return;
-            }
-        },
+    if let Some(result) = result {
+        post(client, &lease, &result).await;
+    }
+}
+
+/// The most bytes of log one request carries.
+const LOG_CHUNK: usize = 256 * 1024;
+/// How often the task log is looked at while the task runs.
+const LOG_EVERY: Duration = Duration::from_secs(1);
+
+/// What one look at the task log came to.
+enum Tail {
+    /// The server has everything written so far.
+    CaughtUp,
+    /// The server could not be reached: try again later.
+    Retry,
+    /// The server refused the log for good (too large, lease lost, no
+    /// log storage); stop sending it.
+    Stop,
+}
+
+/// Send what the task log has beyond `sent`, in chunks.
+async fn send_log(client: &Client, lease: &Lease, path: &Path, sent: &mut u64) -> Tail {
+    use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
+    let mut file = match tokio::fs::File::open(path).await {
+        Ok(it) => it,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Tail::CaughtUp,
         Err(err) => {
-            tracing::warn!(error = %err, "the task cannot start");
-            crashed(lease.token, &format!("the task cannot start: {err}"))
+            tracing::warn!(error = %err, "cannot read the task log; it is not streamed");
+            return Tail::Stop;
         }
     };
-    post(client, &lease, &result).await;
+    loop {
+        let mut chunk = Vec::with_capacity(LOG_CHUNK);
+        let read = async {
+            file.seek(std::io::SeekFrom::Start(*sent)).await?;
+            (&mut file)
+                .take(LOG_CHUNK as u64)
+                .read_to_end(&mut chunk)
+                .await
+        }
+        .await;
+        match read {
+            Ok(0) => return Tail::CaughtUp,
+            Ok(_) => {}
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot read the task log; it is not streamed");
+                return Tail::Stop;
+            }
+        }
+        match client
+            .log_chunk(&lease.uuid, lease.token, *sent, chunk)
+            .await
+        {
+            Ok(size) => *sent = size,
+            Err(err) if err.is_retryable() => {
+                tracing::debug!(error = %err, "cannot send the log; trying again");
+                return Tail::Retry;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "the server refused the log; it is no longer streamed");
+                return Tail::Stop;
+            }
+        }
+    }
+}
+
+/// Stream the task log at `path` to the server until `done`, then send
+/// the rest.
+async fn stream_log(client: Client, lease: Lease, path: PathBuf, done: CancellationToken) {
+    let mut sent = 0_u64;
+    while !done.is_cancelled() {
+        if let Tail::Stop = send_log(&client, &lease, &path, &mut sent).await {
+            return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(LOG_EVERY) => {}
+            () = done.cancelled() => {}
+        }
+    }
+    let mut backoff = Backoff::default();
+    for _ in 0..5 {
+        match send_log(&client, &lease, &path, &mut sent).await {
+            Tail::CaughtUp | Tail::Stop => return,
+            Tail::Retry => tokio::time::sleep(backoff.next()).await,
+        }
+    }
+    tracing::warn!("the end of the task log could not be sent");
+}
+
+/// Every regular file under `dir` (symbolic links are not followed), as
+/// `/`-separated names relative to `dir`, sorted.
+fn artifact_files(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    let mut stack = vec![(dir.to_owned(), String::new())];
+    while let Some((at, prefix)) = stack.pop() {
+        for entry in std::fs::read_dir(&at)? {
+            let entry = entry?;
+            let Ok(name) = entry.file_name().into_string() else {
+                tracing::warn!(file = %entry.path().display(), "an artifact whose name is not UTF-8 is not uploaded");
+                continue;
+            };
+            let rel = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                stack.push((entry.path(), rel));
+            } else if kind.is_file() {
+                out.push((rel, entry.path()));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Upload every file of the artifacts directory; a file the server
+/// refuses is skipped, and the upload stops at the server's size limit or
+/// when the lease is lost.
+async fn upload_artifacts(client: &Client, lease: &Lease, dir: &Path) {
+    let files = {
+        let dir = dir.to_owned();
+        match tokio::task::spawn_blocking(move || artifact_files(&dir)).await {
+            Ok(Ok(it)) => it,
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "cannot list the artifacts; none is uploaded");
+                return;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot list the artifacts; none is uploaded");
+                return;
+            }
+        }
+    };
+    let mut uploaded = 0_usize;
+    'files: for (name, path) in &files {
+        let bytes = match tokio::fs::read(path).await {
+            Ok(it) => it,
+            Err(err) => {
+                tracing::warn!(error = %err, artifact = %name, "cannot read an artifact; it is not uploaded");
+                continue;
+            }
+        };
+        let mut backoff = Backoff::default();
+        for _ in 0..4 {
+            match client
+                .put_artifact(&lease.uuid, lease.token, name, bytes.clone())
+                .await
+            {
+                Ok(()) => {
+                    uploaded += 1;
+                    continue 'files;
+                }
+                Err(err) if err.is_retryable() => {
+                    let wait = backoff.next();
+                    tracing::warn!(error = %err, artifact = %name, retry_in = ?wait, "cannot upload an artifact; retrying");
+                    tokio::time::sleep(wait).await;
+                }
+                Err(err @ (ApiError::LeaseLost { .. } | ApiError::Status { status: 413, .. })) => {
+                    tracing::warn!(error = %err, "the artifacts upload stopped");
+                    break 'files;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, artifact = %name, "the server refused an artifact");
+                    continue 'files;
+                }
+            }
+        }
+        tracing::warn!(artifact = %name, "an artifact could not be uploaded");
+    }
+    tracing::info!(uploaded, files = files.len(), "artifacts uploaded");
 }
 
 /// Post a result, retrying while the server is unreachable, until the lease

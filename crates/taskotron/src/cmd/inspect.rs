@@ -55,6 +55,10 @@ pub(crate) enum JobsCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Print a job's log; `--follow` keeps printing while it runs.
+    Log(crate::cmd::job_files::LogArgs),
+    /// List a job's artifacts, or download one with `--get NAME`.
+    Artifacts(crate::cmd::job_files::ArtifactsArgs),
     /// Cancel a job (its worker stops it).
     Cancel {
         /// The job's uuid.
@@ -196,6 +200,13 @@ const JOB_HEADER: [&str; 7] = [
 ];
 
 pub(crate) fn jobs(config_path: Option<&Path>, command: JobsCommand) -> i32 {
+    let command = match command {
+        JobsCommand::Log(args) => return crate::cmd::job_files::log(config_path, args),
+        JobsCommand::Artifacts(args) => {
+            return crate::cmd::job_files::artifacts(config_path, args);
+        }
+        other => other,
+    };
     block_on(async move {
         match command {
             JobsCommand::List(args) => {
@@ -235,6 +246,7 @@ pub(crate) fn jobs(config_path: Option<&Path>, command: JobsCommand) -> i32 {
                     cell(&job["key"]["rerun"])
                 ));
             }
+            JobsCommand::Log(_) | JobsCommand::Artifacts(_) => {}
             JobsCommand::Cancel { uuid, server } => {
                 let client = Client::new(config_path, &server)?;
                 let answer = client

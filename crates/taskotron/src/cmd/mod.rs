@@ -7,6 +7,7 @@ pub(crate) mod client;
 pub(crate) mod decision;
 pub(crate) mod fake_infra;
 pub(crate) mod inspect;
+pub(crate) mod job_files;
 pub(crate) mod migrate;
 pub(crate) mod policies;
 pub(crate) mod repos;

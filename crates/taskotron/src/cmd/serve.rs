@@ -124,6 +124,7 @@ async fn serve(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
     let state = AppState::with_settings(store.clone(), settings)
         .with_gating(gating)
         .with_worker_api(WorkerSettings::new(worker_auth))
+        .with_job_files(job_files(&config, &data_dir))
         .with_scheduler_wake(scheduler.wake.clone());
     state
         .metrics
@@ -139,6 +140,11 @@ async fn serve(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
         "scheduler set up"
     );
     let scheduler_tasks = scheduler.spawn(&shutdown);
+    // Deletes finished jobs' logs and artifacts after the retention.
+    let file_sweeper = tokio::spawn(taskotron_web::artifacts::run_file_sweeper(
+        state.clone(),
+        Duration::from_secs(3600),
+    ));
     // Takes back the jobs of workers that stopped heartbeating.
     let sweeper = tokio::spawn(taskotron_web::jobs::run_sweeper(
         state.clone(),
@@ -157,6 +163,7 @@ async fn serve(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
         .context("the server stopped with an error")?;
     shutdown.cancel();
     sweeper.abort();
+    file_sweeper.abort();
     for task in scheduler_tasks {
         let _ = task.await;
     }
@@ -166,6 +173,18 @@ async fn serve(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("taskotron stopped");
     Ok(())
+}
+
+/// Where workers' logs and artifacts go (`<data-dir>/jobs`), with the
+/// `[artifacts]` limits and retention.
+fn job_files(config: &Config, data_dir: &Path) -> taskotron_web::artifacts::JobFiles {
+    let mut files = taskotron_web::artifacts::JobFiles::new(Some(data_dir.to_owned()));
+    let artifacts = &config.artifacts;
+    files.max_log_bytes = artifacts.max_log_bytes;
+    files.max_artifact_bytes = artifacts.max_artifact_bytes;
+    files.retention = (artifacts.retention_days > 0)
+        .then(|| Duration::from_secs(u64::from(artifacts.retention_days) * 24 * 3600));
+    files
 }
 
 /// Ctrl-C or SIGTERM.
