@@ -11,8 +11,17 @@
 //!
 //! Worker registrations live in memory: after a restart a worker's next
 //! lease request carries its capabilities again, or it registers again.
+//!
+//! A waiting lease request wakes when jobs become claimable: at once for
+//! jobs enqueued, planned, re-run or requeued by this process (the
+//! [`WorkerSettings::wake`] `Notify`), through PostgreSQL's `NOTIFY` for
+//! those of the other servers sharing the database ([`listen_for_jobs`]),
+//! and otherwise every [`WorkerSettings::recheck`]. Woken requests of
+//! workers with the same capabilities claim one after the other, and stop
+//! as soon as one of them found nothing after the wake-up, so that one
+//! job does not make every waiting worker query the database.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -25,8 +34,10 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use taskotron_store::jobs::{FinalState, JobFilter, JobOutcome, JobState, WorkerCaps};
+use taskotron_store::Store;
+use taskotron_store::jobs::{FinalState, JobFilter, JobOutcome, JobState, Wakeup, WorkerCaps};
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use crate::AppState;
 use crate::auth::WorkerAuth;
@@ -49,6 +60,26 @@ pub struct WorkerSettings {
     pub wake: Arc<Notify>,
     closing: AtomicBool,
     workers: Mutex<BTreeMap<String, WorkerInfo>>,
+    /// Per set of capabilities, when the last woken claim that found
+    /// nothing started (see [`WorkerSettings::claim_after_wake`]).
+    gates: Mutex<HashMap<CapsKey, Arc<tokio::sync::Mutex<Option<Instant>>>>>,
+}
+
+/// Capabilities as a key: workers with equal keys can run the same jobs.
+type CapsKey = (Vec<String>, Vec<String>, Vec<String>);
+
+fn caps_key(caps: &WorkerCaps) -> CapsKey {
+    let sorted = |list: &[String]| {
+        let mut list = list.to_vec();
+        list.sort();
+        list.dedup();
+        list
+    };
+    (
+        sorted(&caps.arches),
+        sorted(&caps.sandboxes),
+        sorted(&caps.labels),
+    )
 }
 
 impl Default for WorkerSettings {
@@ -69,7 +100,38 @@ impl WorkerSettings {
             wake: Arc::default(),
             closing: AtomicBool::new(false),
             workers: Mutex::default(),
+            gates: Mutex::default(),
         }
+    }
+
+    /// Claim a job for a lease request woken at `woken`, unless a request
+    /// of a worker with the same capabilities started a claim after that
+    /// and found nothing: then every job the wake-up announced is taken,
+    /// and this one answers `None` without asking the database. Such claims
+    /// run one at a time per set of capabilities.
+    async fn claim_after_wake(
+        &self,
+        store: &Store,
+        caps: &WorkerCaps,
+        woken: Instant,
+    ) -> Result<Option<taskotron_store::jobs::Lease>, taskotron_store::StoreError> {
+        let gate = {
+            let mut gates = self
+                .gates
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            Arc::clone(gates.entry(caps_key(caps)).or_default())
+        };
+        let mut last_empty = gate.lock().await;
+        if last_empty.is_some_and(|it| it >= woken) {
+            return Ok(None);
+        }
+        let started = Instant::now();
+        let lease = store.claim_job(caps, self.lease).await?;
+        if lease.is_none() {
+            *last_empty = Some(started);
+        }
+        Ok(lease)
     }
 
     /// The server is stopping: waiting lease requests answer 204 at once
@@ -291,7 +353,10 @@ async fn lease(
         }
         None => settings.max_wait,
     };
-    let deadline = tokio::time::Instant::now() + wait;
+    let deadline = Instant::now() + wait;
+    // When a wake-up (rather than the request's arrival or the periodic
+    // look) made this pass claim.
+    let mut woken = None;
     loop {
         // Listen before looking, so an enqueue between the look and the
         // wait is not missed.
@@ -301,7 +366,11 @@ async fn lease(
         if settings.is_closing() {
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
-        if let Some(lease) = state.store.claim_job(&caps, settings.lease).await? {
+        let claimed = match woken {
+            Some(at) => settings.claim_after_wake(&state.store, &caps, at).await?,
+            None => state.store.claim_job(&caps, settings.lease).await?,
+        };
+        if let Some(lease) = claimed {
             tracing::info!(job.id = %lease.uuid, worker.name = %name, token = lease.token,
                 attempt = lease.attempt, "job leased");
             let mut body = json!({
@@ -320,15 +389,67 @@ async fn lease(
             }
             return Ok(Json(body).into_response());
         }
-        let now = tokio::time::Instant::now();
+        let now = Instant::now();
         if now >= deadline {
             settings.touch(&name);
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
         let nap = (deadline - now).min(settings.recheck);
-        tokio::select! {
-            () = &mut notified => {}
-            () = tokio::time::sleep(nap) => {}
+        woken = tokio::select! {
+            () = &mut notified => Some(Instant::now()),
+            () = tokio::time::sleep(nap) => None,
+        };
+    }
+}
+
+/// Wake this server's waiting lease requests whenever another process
+/// sharing the PostgreSQL database makes jobs claimable (its `NOTIFY`),
+/// and once more after the listening connection was lost and made again.
+/// Runs until aborted; returns at once on SQLite, where this process is the
+/// only one.
+pub async fn listen_for_jobs(store: Store, wake: Arc<Notify>) {
+    let mut failures = 0_u32;
+    // 0.5 s after the first failure, doubling up to a minute.
+    let pause = |failures: &mut u32| {
+        *failures = failures.saturating_add(1);
+        Duration::from_millis(250).saturating_mul(1 << (*failures).min(8))
+    };
+    let mut wakeups = loop {
+        match store.job_wakeups().await {
+            Ok(Some(it)) => break it,
+            Ok(None) => return,
+            Err(err) => {
+                let wait = pause(&mut failures);
+                tracing::warn!(error = %err, retry_in = ?wait,
+                    "cannot listen for jobs enqueued by other servers; waiting requests look every few seconds meanwhile");
+                tokio::time::sleep(wait).await;
+            }
+        }
+    };
+    tracing::info!(
+        channel = wakeups.channel(),
+        "listening for jobs enqueued by other servers"
+    );
+    // Whatever was enqueued before listening began.
+    wake.notify_waiters();
+    loop {
+        match wakeups.next().await {
+            Ok(Wakeup::Jobs) => {
+                failures = 0;
+                wake.notify_waiters();
+            }
+            Ok(Wakeup::Reconnected) => {
+                tracing::info!("listening again for jobs enqueued by other servers");
+                failures = 0;
+                wake.notify_waiters();
+            }
+            Err(err) => {
+                let wait = pause(&mut failures);
+                tracing::warn!(error = %err, retry_in = ?wait,
+                    "lost the connection that listens for jobs; trying again");
+                tokio::time::sleep(wait).await;
+                wake.notify_waiters();
+            }
         }
     }
 }
