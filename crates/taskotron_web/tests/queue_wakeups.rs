@@ -59,7 +59,10 @@ async fn a_job_enqueued_on_one_server_wakes_the_workers_waiting_on_another() {
     let store_b = Store::open_postgres(&url, Some(&schema)).await.unwrap();
     let (a, _) = server(&store_a);
     let (b, state_b) = server(&store_b);
-    let listener = tokio::spawn(listen_for_jobs(store_b.clone(), state_b.worker.wake.clone()));
+    let listener = tokio::spawn(listen_for_jobs(
+        store_b.clone(),
+        state_b.worker.wake.clone(),
+    ));
 
     let answer = post(
         &b,
