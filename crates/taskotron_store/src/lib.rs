@@ -34,7 +34,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
-pub use outbox::PendingMessage;
+pub use outbox::{CheckKind, DecisionCheck, PendingMessage};
 use sql::Dialect;
 
 /// The SQLite file's name inside the data directory.

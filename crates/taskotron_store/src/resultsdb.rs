@@ -1,9 +1,10 @@
 //! ResultsDB's data model: testcases, groups, results and their data.
 //!
 //! Results are append-only. A result, its data rows, its group links, the
-//! testcase and group upserts and its outbox message commit together or not at
-//! all. Lists load a page of ids with one query and then the rows, data and
-//! groups of the whole page with three more: never one query per result.
+//! testcase and group upserts, its outbox message and its decision check
+//! commit together or not at all. Lists load a page of ids with one query
+//! and then the rows, data and groups of the whole page with three more:
+//! never one query per result.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -242,17 +243,32 @@ impl Store {
         new: &NewResult,
         message: impl FnOnce(&StoredResult) -> Option<String>,
     ) -> Result<StoredResult, StoreError> {
-        self.submit_result(new, message, false).await
+        self.submit_result(new, message, false, false).await
     }
 
-    /// Like [`Store::create_result`], but fails just before the commit, after
-    /// every insert: tests use it to show nothing is half-written.
+    /// Like [`Store::create_result`], and, when `decision_check`, a decision
+    /// check for the result (see `outbox.rs`) in the same transaction: a
+    /// gating decision that the result changes is then announced even if
+    /// the process stops right after the commit.
+    pub async fn create_result_with_check(
+        &self,
+        new: &NewResult,
+        message: impl FnOnce(&StoredResult) -> Option<String>,
+        decision_check: bool,
+    ) -> Result<StoredResult, StoreError> {
+        self.submit_result(new, message, decision_check, false)
+            .await
+    }
+
+    /// Like [`Store::create_result_with_check`] with a message and a
+    /// decision check, but fails just before the commit, after every insert:
+    /// tests use it to show nothing is half-written.
     #[doc(hidden)]
     pub async fn create_result_failing_for_tests(
         &self,
         new: &NewResult,
     ) -> Result<StoredResult, StoreError> {
-        self.submit_result(new, |_| Some("{}".to_owned()), true)
+        self.submit_result(new, |_| Some("{}".to_owned()), true, true)
             .await
     }
 
@@ -260,6 +276,7 @@ impl Store {
         &self,
         new: &NewResult,
         message: impl FnOnce(&StoredResult) -> Option<String>,
+        decision_check: bool,
         fail_before_commit: bool,
     ) -> Result<StoredResult, StoreError> {
         let (stored_tx, stored_rx) = oneshot::channel();
@@ -276,6 +293,7 @@ impl Store {
                 id: 0,
                 stored: None,
                 message: None,
+                decision_check,
             },
         );
         let gone = || StoreError::Write("the writer stopped".to_owned());
@@ -1334,6 +1352,8 @@ struct Pending {
     stored: Option<StoredResult>,
     /// Its outbox message.
     message: Option<String>,
+    /// Whether a decision check for it commits with it.
+    decision_check: bool,
 }
 
 /// What the writer sends a caller: its stored result and where to answer
@@ -1535,6 +1555,20 @@ impl Store {
                             .execute(&mut *tx)
                             .await?;
                     }
+                    if pending.decision_check {
+                        let at = pending
+                            .stored
+                            .as_ref()
+                            .map_or(pending.new.submit_time, |it| it.submit_time);
+                        query!(crate::outbox::insert_check_sql(
+                            dialect,
+                            crate::outbox::CheckKind::Result,
+                            &[pending.id],
+                            at,
+                        ))
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                 }
                 tx.commit().await?;
                 Ok(batch.iter().map(|it| it.id).collect())
@@ -1651,6 +1685,7 @@ impl Store {
                 id: 0,
                 stored: None,
                 message: None,
+                decision_check: false,
             })
             .collect();
         self.write_batch(pending).await
@@ -1917,6 +1952,7 @@ mod tests {
                     id: 0,
                     stored: None,
                     message: None,
+                    decision_check: false,
                 });
                 if n == 1 {
                     // The second caller is gone before its result is ready.

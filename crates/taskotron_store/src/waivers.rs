@@ -152,6 +152,37 @@ impl Store {
         &self,
         waivers: &[NewWaiver],
     ) -> Result<Vec<StoredWaiver>, StoreError> {
+        self.insert_waivers(waivers, false, false).await
+    }
+
+    /// Like [`Store::create_waivers`], and, when `decision_check`, one
+    /// decision check for them all (see `outbox.rs`) in the same
+    /// transaction.
+    pub async fn create_waivers_with_check(
+        &self,
+        waivers: &[NewWaiver],
+        decision_check: bool,
+    ) -> Result<Vec<StoredWaiver>, StoreError> {
+        self.insert_waivers(waivers, decision_check, false).await
+    }
+
+    /// Like [`Store::create_waivers_with_check`] with a decision check, but
+    /// fails just before the commit, after every insert: tests use it to
+    /// show nothing is half-written.
+    #[doc(hidden)]
+    pub async fn create_waivers_failing_for_tests(
+        &self,
+        waivers: &[NewWaiver],
+    ) -> Result<Vec<StoredWaiver>, StoreError> {
+        self.insert_waivers(waivers, true, true).await
+    }
+
+    async fn insert_waivers(
+        &self,
+        waivers: &[NewWaiver],
+        decision_check: bool,
+        fail_before_commit: bool,
+    ) -> Result<Vec<StoredWaiver>, StoreError> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |it| i64::try_from(it.as_micros()).unwrap_or(i64::MAX));
@@ -198,6 +229,22 @@ impl Store {
                     waiver: waiver.clone(),
                     created_at: now,
                 });
+            }
+            if decision_check && !out.is_empty() {
+                let ids: Vec<i64> = out.iter().map(|it| it.id).collect();
+                let sql = crate::outbox::insert_check_sql(
+                    dialect,
+                    crate::outbox::CheckKind::Waivers,
+                    &ids,
+                    now,
+                );
+                query!(sql).execute(&mut *tx).await?;
+            }
+            if fail_before_commit {
+                tx.rollback().await?;
+                return Err(StoreError::Write(
+                    "a commit (failing on purpose) not made".to_owned(),
+                ));
             }
             tx.commit().await?;
         });

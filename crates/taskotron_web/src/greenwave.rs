@@ -14,9 +14,10 @@
 //! body says the policies are not satisfied, and a Koji or dist-git that
 //! cannot be asked gives an unsatisfied requirement.
 //!
-//! When a new result or waiver changes a decision, [`announce_result`] and
-//! [`announce_waivers`] write a `greenwave.decision.update` message to the
-//! outbox, as Greenwave publishes it.
+//! When a new result or waiver may change a decision, a decision check
+//! commits with it; [`run_decision_checks`] then compares the decisions
+//! before and after and replaces the check by a `greenwave.decision.update`
+//! message in the outbox for each change, as Greenwave publishes it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -36,9 +37,9 @@ use taskotron_gating::{
     parse_policies,
 };
 use taskotron_koji::{BuildRef, KojiClient, Retry};
-use taskotron_store::StoreError;
-use taskotron_store::resultsdb::{DataFilter, ResultFilter, StoredResult};
+use taskotron_store::resultsdb::{DataFilter, NewResult, ResultFilter, StoredResult};
 use taskotron_store::waivers::{StoredWaiver, WaiverFilter};
+use taskotron_store::{CheckKind, DecisionCheck, StoreError};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -74,10 +75,9 @@ pub struct GatingSettings {
     pub http: reqwest::Client,
     /// Builds Koji told about (creation time and source never change).
     pub builds: Arc<BuildCache>,
-    /// Bounds the decision comparisons behind `greenwave.decision.update`
-    /// messages running at once, so that a burst of results queues them
-    /// instead of crowding out the API.
-    pub announcing: Arc<tokio::sync::Semaphore>,
+    /// Wakes the decision checker ([`run_decision_checks`]) after a commit
+    /// that wrote a decision check.
+    pub checks_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Default for GatingSettings {
@@ -93,7 +93,7 @@ impl Default for GatingSettings {
             distgit_url: None,
             http: reqwest::Client::new(),
             builds: Arc::default(),
-            announcing: Arc::new(tokio::sync::Semaphore::new(2)),
+            checks_wake: Arc::default(),
         }
     }
 }
@@ -1321,95 +1321,273 @@ fn subjects_of_result(types: &SubjectTypes, result: &StoredResult) -> Vec<Subjec
     out
 }
 
-/// After a result was stored: when it changes a decision, write a
-/// `greenwave.decision.update` message to the outbox (in the background;
-/// the result's answer does not wait).
-pub(crate) fn announce_result(state: &AppState, result: &StoredResult) {
-    let Some(prefix) = state.resultsdb.publish_prefix.clone() else {
-        return;
-    };
-    // A result can change a decision only if a policy asks for its test
-    // case, or a package's gating.yaml might.
-    let relevant = state.gating.policies.iter().any(|policy| {
-        policy.rules.iter().any(|rule| match rule {
-            Rule::PassingTestCase { test_case_name, .. } => *test_case_name == result.testcase.name,
-            Rule::Remote { .. } => true,
+/// How often the decision checker looks for checks nobody woke it for:
+/// checks left by a process that stopped, or written by another process
+/// sharing the database.
+pub const CHECK_POLL: Duration = Duration::from_secs(5);
+
+/// After this many attempts that could not read what they needed, a
+/// decision check is given up (and logged).
+const CHECK_ATTEMPTS: i64 = 10;
+
+/// The most builds of a package whose decisions a package waiver is
+/// compared for (those with the newest results).
+pub const PACKAGE_WAIVER_BUILDS: usize = 100;
+
+/// Whether a result can change a decision: publishing is configured, a
+/// policy asks for its test case (or a package's `gating.yaml` might), and
+/// it is complete (not QUEUED or RUNNING, which Greenwave skips too).
+fn result_is_relevant(state: &AppState, testcase: &str, outcome: &str) -> bool {
+    state.resultsdb.publish_prefix.is_some()
+        && !state
+            .gating
+            .outcomes
+            .incomplete
+            .iter()
+            .any(|it| it == outcome)
+        && state.gating.policies.iter().any(|policy| {
+            policy.rules.iter().any(|rule| match rule {
+                Rule::PassingTestCase { test_case_name, .. } => test_case_name == testcase,
+                Rule::Remote { .. } => true,
+            })
         })
-    });
-    if !relevant || state.gating.outcomes.incomplete.contains(&result.outcome) {
-        return;
-    }
-    let subjects = subjects_of_result(&state.gating.subject_types, result);
-    let mut asks = Vec::new();
-    for subject in subjects {
-        let Some(version) = taskotron_gating::product_version_of_nvr(&subject.identifier) else {
-            continue;
-        };
-        asks.push((subject, version));
-    }
-    if asks.is_empty() {
-        return;
-    }
-    let state = state.clone();
-    let at = result.submit_time;
-    tokio::spawn(async move {
-        for (subject, version) in asks {
-            announce(&state, &prefix, subject, &version, at).await;
-        }
-    });
 }
 
-/// After waivers were stored: the same as [`announce_result`], for each.
-pub(crate) fn announce_waivers(state: &AppState, waivers: &[StoredWaiver]) {
-    let Some(prefix) = state.resultsdb.publish_prefix.clone() else {
-        return;
-    };
-    if state.gating.policies.is_empty() {
-        return;
+/// Whether storing `new` must write a decision check with it.
+pub(crate) fn result_needs_check(state: &AppState, new: &NewResult) -> bool {
+    result_is_relevant(state, &new.testcase, &new.outcome)
+}
+
+/// Whether storing waivers must write a decision check with them.
+pub(crate) fn waivers_need_check(state: &AppState) -> bool {
+    state.resultsdb.publish_prefix.is_some() && !state.gating.policies.is_empty()
+}
+
+/// A decision check was committed: wake the checker.
+pub(crate) fn check_written(state: &AppState) {
+    state.gating.checks_wake.notify_one();
+}
+
+/// The decision checker: makes the decision checks as they are written
+/// (woken by the API) and every [`CHECK_POLL`], for ever. Runs where the
+/// outbox relay runs (`taskotron serve` with publishing configured), which
+/// aborts it when it stops: a check cut short is made again, whole.
+pub async fn run_decision_checks(state: AppState) {
+    loop {
+        if let Err(err) = make_decision_checks(&state).await {
+            tracing::error!(error = %error_text(&err), "cannot make the decision checks; trying again later");
+        }
+        tokio::select! {
+            () = state.gating.checks_wake.notified() => {}
+            () = tokio::time::sleep(CHECK_POLL) => {}
+        }
     }
-    let asks: Vec<(Subject, String, i64)> = waivers
-        .iter()
-        .filter(|it| !it.waiver.covers_package)
-        .map(|it| {
-            (
-                subject(
-                    &state.gating.subject_types,
-                    &it.waiver.subject_type,
-                    &it.waiver.subject_identifier,
-                ),
-                it.waiver.product_version.clone(),
-                it.created_at,
-            )
-        })
-        .collect();
-    let mut asks = asks;
-    // A list of waivers shares one timestamp: one comparison per subject.
-    let mut seen = Vec::new();
-    asks.retain(|(subject, version, at)| {
-        let key = (
+}
+
+/// Make every decision check waiting now, oldest first: compare the
+/// decisions before and after, then delete the check and write a
+/// `greenwave.decision.update` message for each change in one
+/// transaction. A check that cannot read what it needs stays for the next
+/// pass (up to [`CHECK_ATTEMPTS`] times). Returns how many were made.
+pub async fn make_decision_checks(state: &AppState) -> Result<usize, StoreError> {
+    let Some(prefix) = state.resultsdb.publish_prefix.clone() else {
+        return Ok(0);
+    };
+    let mut after = 0;
+    let mut made = 0;
+    loop {
+        let batch = state.store.decision_checks_pending(after, 100).await?;
+        if batch.is_empty() {
+            return Ok(made);
+        }
+        for check in batch {
+            after = check.id;
+            match check_messages(state, &prefix, &check).await {
+                Ok(messages) => {
+                    let written = state.store.decision_check_done(check.id, &messages).await?;
+                    if written && !messages.is_empty() {
+                        state.resultsdb.outbox_wake.notify_one();
+                    }
+                    made += 1;
+                }
+                Err(err) if check.attempts + 1 >= CHECK_ATTEMPTS => {
+                    tracing::error!(check = check.id, attempts = check.attempts + 1, error = %err,
+                        "giving up a decision check: no greenwave.decision.update for it");
+                    state.store.decision_check_done(check.id, &[]).await?;
+                }
+                Err(err) => {
+                    tracing::warn!(check = check.id, error = %err,
+                        "a decision check could not be made; trying again later");
+                    state.store.decision_check_failed(check.id).await?;
+                }
+            }
+        }
+    }
+}
+
+/// The `greenwave.decision.update` messages of one decision check.
+async fn check_messages(
+    state: &AppState,
+    prefix: &str,
+    check: &DecisionCheck,
+) -> Result<Vec<String>, String> {
+    let types = &state.gating.subject_types;
+    let read = |err: StoreError| format!("cannot read the store: {}", error_text(&err));
+    let mut asks: Vec<(Subject, String)> = Vec::new();
+    match check.kind {
+        CheckKind::Result => {
+            for id in &check.ids {
+                let Some(result) = state.store.get_result(*id).await.map_err(read)? else {
+                    continue;
+                };
+                if !result_is_relevant(state, &result.testcase.name, &result.outcome) {
+                    continue;
+                }
+                for subject in subjects_of_result(types, &result) {
+                    if let Some(version) =
+                        taskotron_gating::product_version_of_nvr(&subject.identifier)
+                    {
+                        asks.push((subject, version));
+                    }
+                }
+            }
+        }
+        CheckKind::Waivers => {
+            for id in &check.ids {
+                let Some(waiver) = state.store.get_waiver(*id).await.map_err(read)? else {
+                    continue;
+                };
+                let version = waiver.waiver.product_version.clone();
+                if waiver.waiver.covers_package {
+                    for build in package_builds(state, &waiver).await.map_err(read)? {
+                        asks.push((build, version.clone()));
+                    }
+                } else {
+                    let it = subject(
+                        types,
+                        &waiver.waiver.subject_type,
+                        &waiver.waiver.subject_identifier,
+                    );
+                    asks.push((it, version));
+                }
+            }
+        }
+    }
+    // Waivers stored together share one time: one comparison per subject.
+    let mut seen = BTreeSet::new();
+    asks.retain(|(subject, version)| {
+        seen.insert((
             subject.subject_type.clone(),
             subject.identifier.clone(),
             version.clone(),
-            *at,
-        );
-        let new = !seen.contains(&key);
-        seen.push(key);
-        new
+        ))
     });
-    let state = state.clone();
-    tokio::spawn(async move {
-        for (subject, version, at) in asks {
-            announce(&state, &prefix, subject, &version, at).await;
+    let mut messages = Vec::new();
+    for (subject, version) in asks {
+        messages.extend(compare(state, prefix, subject, &version, check.at).await?);
+    }
+    Ok(messages)
+}
+
+fn error_text(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The builds a package waiver can change decisions for: builds of the
+/// package (NVRs whose name is the package) in the waiver's product
+/// version (from the dist tag) that have a result, as of the waiver, of a
+/// test case some policy asks for (any test case when a policy has a
+/// `!RemoteRule`), found with the subject type's result queries; at most
+/// [`PACKAGE_WAIVER_BUILDS`], those with the newest results.
+async fn package_builds(
+    state: &AppState,
+    waiver: &StoredWaiver,
+) -> Result<Vec<Subject>, StoreError> {
+    let types = &state.gating.subject_types;
+    let subject_type = types.resolve(&waiver.waiver.subject_type);
+    let package = &waiver.waiver.subject_identifier;
+    let remote = state.gating.policies.iter().any(|policy| {
+        policy
+            .rules
+            .iter()
+            .any(|rule| matches!(rule, Rule::Remote { .. }))
+    });
+    let testcases: Vec<String> = if remote {
+        Vec::new()
+    } else {
+        state
+            .gating
+            .policies
+            .iter()
+            .flat_map(|policy| policy.rules.iter())
+            .filter_map(|rule| match rule {
+                Rule::PassingTestCase { test_case_name, .. } => Some(test_case_name.clone()),
+                Rule::Remote { .. } => None,
+            })
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    };
+    // Newest result first; `_` in a package name is a LIKE wildcard, and
+    // SQLite's LIKE ignores case: the NVR's name is compared below.
+    let mut found: Vec<(i64, String)> = Vec::new();
+    for query in subject_type.queries() {
+        let mut data = vec![DataFilter::Like {
+            key: query.item_key.clone(),
+            patterns: vec![format!("{package}-%")],
+        }];
+        for (key, values) in &query.keys {
+            data.push(DataFilter::Exact {
+                key: key.clone(),
+                values: values.clone(),
+            });
         }
-    });
+        let filter = ResultFilter {
+            testcases: testcases.clone(),
+            until: Some(waiver.created_at),
+            data,
+            ..ResultFilter::default()
+        };
+        let distinct_on = [query.item_key.clone()];
+        for result in state.store.latest_results(&filter, &distinct_on).await? {
+            for nvr in result.data.get(&query.item_key).into_iter().flatten() {
+                let of_package =
+                    taskotron_types::Nvr::parse(nvr).is_ok_and(|it| it.name == *package);
+                let in_version = taskotron_gating::product_version_of_nvr(nvr).as_deref()
+                    == Some(waiver.waiver.product_version.as_str());
+                if of_package && in_version {
+                    found.push((result.id, nvr.clone()));
+                }
+            }
+        }
+    }
+    found.sort_by_key(|(id, _)| std::cmp::Reverse(*id));
+    let mut seen = BTreeSet::new();
+    Ok(found
+        .into_iter()
+        .filter(|(_, nvr)| seen.insert(nvr.clone()))
+        .take(PACKAGE_WAIVER_BUILDS)
+        .map(|(_, nvr)| subject(types, &subject_type.id, &nvr))
+        .collect())
 }
 
 /// Compare the decisions just before and at `at` for every decision
-/// context whose policies apply to the subject; publish the changed ones.
-async fn announce(state: &AppState, prefix: &str, subject: Subject, version: &str, at: i64) {
-    let Ok(_permit) = state.gating.announcing.acquire().await else {
-        return;
-    };
+/// context whose policies apply to the subject: the messages of the
+/// changed ones.
+async fn compare(
+    state: &AppState,
+    prefix: &str,
+    subject: Subject,
+    version: &str,
+    at: i64,
+) -> Result<Vec<String>, String> {
     let policies = Arc::new(state.gating.policies.clone());
     let mut contexts: BTreeSet<String> = BTreeSet::new();
     for policy in policies.iter() {
@@ -1425,6 +1603,8 @@ async fn announce(state: &AppState, prefix: &str, subject: Subject, version: &st
             }
         }
     }
+    let unreadable =
+        |it: Unreadable| format!("cannot read the {}: {}", it.what, error_text(&it.error));
     let mut messages = Vec::new();
     for context in contexts {
         let mut ask = Ask {
@@ -1437,14 +1617,10 @@ async fn announce(state: &AppState, prefix: &str, subject: Subject, version: &st
             ignored_results: Vec::new(),
             ignored_waivers: Vec::new(),
         };
-        let before = make_decision(state, &mut ask).await;
+        let before = make_decision(state, &mut ask).await.map_err(unreadable)?;
         ask.until = Some(at);
         ask.subjects = vec![subject.clone()];
-        let after = make_decision(state, &mut ask).await;
-        let (Ok(before), Ok(after)) = (before, after) else {
-            tracing::error!(subject = %subject.identifier, "cannot compare decisions for a decision.update message");
-            continue;
-        };
+        let after = make_decision(state, &mut ask).await.map_err(unreadable)?;
         let old = decision_json(&before, true);
         let mut new = decision_json(&after, true);
         let comparable = |it: &Value| {
@@ -1471,18 +1647,9 @@ async fn announce(state: &AppState, prefix: &str, subject: Subject, version: &st
             new,
             chrono::Utc::now(),
         );
-        match serde_json::to_string(&message) {
-            Ok(text) => messages.push(text),
-            Err(err) => tracing::error!(error = %err, "cannot serialise a decision.update message"),
-        }
+        let text = serde_json::to_string(&message)
+            .map_err(|err| format!("cannot serialise a decision.update message: {err}"))?;
+        messages.push(text);
     }
-    if messages.is_empty() {
-        return;
-    }
-    match state.store.outbox_add(&messages).await {
-        Ok(()) => state.resultsdb.outbox_wake.notify_one(),
-        Err(err) => {
-            tracing::error!(error = %err, subject = %subject.identifier, "cannot write decision.update messages to the outbox");
-        }
-    }
+    Ok(messages)
 }

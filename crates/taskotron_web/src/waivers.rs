@@ -357,8 +357,15 @@ async fn create(
         };
         waivers.push(new_waiver(&state, object, user.as_deref()).await?);
     }
-    let stored = state.store.create_waivers(&waivers).await?;
-    crate::greenwave::announce_waivers(&state, &stored);
+    // A decision check commits with the waivers (greenwave.rs).
+    let check = crate::greenwave::waivers_need_check(&state);
+    let stored = state
+        .store
+        .create_waivers_with_check(&waivers, check)
+        .await?;
+    if check {
+        crate::greenwave::check_written(&state);
+    }
     let body = if many {
         Value::Array(stored.iter().map(waiver_json).collect())
     } else {

@@ -140,6 +140,11 @@ async fn serve(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
         "scheduler set up"
     );
     let scheduler_tasks = scheduler.spawn(&shutdown);
+    // Turns the decision checks committed with results and waivers into
+    // greenwave.decision.update messages, where the relay publishes them.
+    let checker = relay
+        .is_some()
+        .then(|| tokio::spawn(taskotron_web::greenwave::run_decision_checks(state.clone())));
     // Deletes finished jobs' logs and artifacts after the retention.
     let file_sweeper = tokio::spawn(taskotron_web::artifacts::run_file_sweeper(
         state.clone(),
@@ -163,6 +168,9 @@ async fn serve(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
         .context("the server stopped with an error")?;
     shutdown.cancel();
     sweeper.abort();
+    if let Some(checker) = &checker {
+        checker.abort();
+    }
     file_sweeper.abort();
     for task in scheduler_tasks {
         let _ = task.await;

@@ -237,26 +237,35 @@ async fn create_result(
     )?;
     let urls = urls(&state, &headers);
     let prefix = state.resultsdb.publish_prefix.clone();
+    // A decision check commits with the result when it may change a gating
+    // decision (greenwave.rs).
+    let check = crate::greenwave::result_needs_check(&state, &new);
     let stored = state
         .store
-        .create_result(&new, |stored| {
-            let prefix = prefix?;
-            let body = render::result(&urls, stored);
-            let message = taskotron_bus::OutgoingMessage::fedora(
-                &prefix,
-                "resultsdb.result.new",
-                "",
-                body,
-                now,
-            );
-            serde_json::to_string(&message).ok()
-        })
+        .create_result_with_check(
+            &new,
+            |stored| {
+                let prefix = prefix?;
+                let body = render::result(&urls, stored);
+                let message = taskotron_bus::OutgoingMessage::fedora(
+                    &prefix,
+                    "resultsdb.result.new",
+                    "",
+                    body,
+                    now,
+                );
+                serde_json::to_string(&message).ok()
+            },
+            check,
+        )
         .await?;
     if state.resultsdb.publish_prefix.is_some() {
         state.resultsdb.outbox_wake.notify_one();
     }
     state.metrics.results_created.inc();
-    crate::greenwave::announce_result(&state, &stored);
+    if check {
+        crate::greenwave::check_written(&state);
+    }
     tracing::info!(result.id = stored.id, testcase.name = %stored.testcase.name, outcome = %stored.outcome, "result stored");
     Ok((StatusCode::CREATED, Json(render::result(&urls, &stored))).into_response())
 }
