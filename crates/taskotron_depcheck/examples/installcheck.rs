@@ -1,5 +1,5 @@
 //! `cargo run --release -p taskotron_depcheck --example installcheck --
-//! [--verdicts] ARCH REPO... [--nocheck REPO...]`: depcheck over metadata
+//! [--verdicts] [--cache DIR] ARCH REPO... [--nocheck REPO...]`: depcheck over metadata
 //! files without the binary, with timings on stderr (for benchmarks and
 //! comparisons with the oracle).
 
@@ -20,8 +20,13 @@ fn main() {
     if verdicts_only {
         args.remove(0);
     }
+    let mut cache = None;
+    if args.first().is_some_and(|it| it == "--cache") && args.len() > 1 {
+        cache = Some(std::path::PathBuf::from(args.remove(1)));
+        args.remove(0);
+    }
     let Some((arch, rest)) = args.split_first() else {
-        eprintln!("usage: installcheck [--verdicts] ARCH REPO... [--nocheck REPO...]");
+        eprintln!("usage: installcheck [--verdicts] [--cache DIR] ARCH REPO... [--nocheck REPO...]");
         std::process::exit(2);
     };
     let start = Instant::now();
@@ -32,7 +37,7 @@ fn main() {
             base = true;
             continue;
         }
-        match open_repo(arg, None) {
+        match open_repo(arg, cache.as_deref()) {
             Ok(repo) => repos.push((repo, if base { Role::Base } else { Role::Check })),
             Err(err) => {
                 eprintln!("error: {err}");
@@ -49,6 +54,7 @@ fn main() {
     let pool = Pool::new(policy, &roles);
     let built = start.elapsed();
     let checker = Checker::new(&pool);
+    let prepared = start.elapsed();
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let verdicts = checker.check_many(&pool.candidates(), threads);
     let done = start.elapsed();
@@ -69,12 +75,13 @@ fn main() {
         }
     }
     eprintln!(
-        "{} checked, {} broken; load {:.3} s, pool {:.3} s, checks {:.3} s, total {:.3} s",
+        "{} checked, {} broken; load {:.3} s, pool {:.3} s, checker {:.3} s, checks {:.3} s, total {:.3} s",
         verdicts.len(),
         broken.len(),
         loaded.as_secs_f64(),
         (built - loaded).as_secs_f64(),
-        (done - built).as_secs_f64(),
+        (prepared - built).as_secs_f64(),
+        (done - prepared).as_secs_f64(),
         done.as_secs_f64()
     );
 }

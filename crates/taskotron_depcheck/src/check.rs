@@ -64,33 +64,71 @@ pub struct Checker<'p, 'a> {
     pool: &'p Pool<'a>,
     state: Vec<AtomicU8>,
     absolute: Absolute,
+    /// Packages of the pool that this checker's world does not have.
+    gone: Vec<bool>,
+    /// Whether a name has packages of two arch ranks in this world.
+    multiarch: Vec<bool>,
 }
 
 impl<'p, 'a> Checker<'p, 'a> {
     /// A checker over `pool`: finds the packages that can never be
     /// installed (a requirement nothing provides, or only such packages).
     pub fn new(pool: &'p Pool<'a>) -> Checker<'p, 'a> {
+        Checker::without(pool, &[])
+    }
+
+    /// A checker over `pool` as if `gone` were not in it: they are never
+    /// installed and provide nothing (one pool serves the world before an
+    /// update, without the update's packages, and the world after it,
+    /// without the packages it replaces).
+    pub fn without(pool: &'p Pool<'a>, gone: &[PkgId]) -> Checker<'p, 'a> {
         let n = pool.solvables.len();
+        let mut gone_flags = vec![false; n];
+        for id in gone {
+            if let Some(slot) = gone_flags.get_mut(*id as usize) {
+                *slot = true;
+            }
+        }
+        let gone = gone_flags;
+        let multiarch = if gone.iter().any(|it| *it) {
+            pool.by_name
+                .iter()
+                .map(|list| {
+                    let mut ranks = list.iter().filter(|it| !gone[**it as usize]).filter_map(
+                        |it| match pool.solvables[*it as usize].rank {
+                            Some(ArchRank::Rank(r)) => Some(r),
+                            _ => None,
+                        },
+                    );
+                    let first = ranks.next();
+                    ranks.any(|it| Some(it) != first)
+                })
+                .collect()
+        } else {
+            pool.multiarch.clone()
+        };
         let mut broken: Vec<Option<Req>> = vec![None; n];
         // Direct: a simple requirement with no provider.
         let mut dependents: Vec<Vec<(PkgId, Req)>> = vec![Vec::new(); n];
         let mut queue = Vec::new();
         for (id, solvable) in pool.solvables.iter().enumerate() {
-            if solvable.rank.is_none() {
+            if solvable.rank.is_none() || gone[id] {
                 continue;
             }
             let pid = u32::try_from(id).unwrap_or(u32::MAX);
             for req in &solvable.requires {
                 if let Req::Simple(dep) = req {
                     let providers = &pool.deps[*dep as usize].providers;
-                    if providers.is_empty() {
+                    if providers.iter().all(|it| gone[*it as usize]) {
                         if broken[id].is_none() {
                             broken[id] = Some(*req);
                             queue.push(pid);
                         }
                     } else if !providers.contains(&pid) {
                         for p in providers {
-                            dependents[*p as usize].push((pid, *req));
+                            if !gone[*p as usize] {
+                                dependents[*p as usize].push((pid, *req));
+                            }
                         }
                     }
                 }
@@ -106,7 +144,7 @@ impl<'p, 'a> Checker<'p, 'a> {
                 if pool.deps[dep as usize]
                     .providers
                     .iter()
-                    .all(|it| broken[*it as usize].is_some())
+                    .all(|it| broken[*it as usize].is_some() || gone[*it as usize])
                 {
                     broken[q as usize] = Some(req);
                     queue.push(q);
@@ -121,7 +159,22 @@ impl<'p, 'a> Checker<'p, 'a> {
             pool,
             state,
             absolute: Absolute { broken },
+            gone,
+            multiarch,
         }
+    }
+
+    /// Whether `p` is in this checker's world.
+    fn live(&self, p: PkgId) -> bool {
+        !self.gone[p as usize]
+    }
+
+    /// Whether a dependency has no provider in this world.
+    fn unprovided(&self, dep: u32) -> bool {
+        self.pool.deps[dep as usize]
+            .providers
+            .iter()
+            .all(|it| !self.live(*it))
     }
 
     /// Check some packages, in parallel over `threads` threads; the
@@ -176,6 +229,10 @@ impl<'p, 'a> Checker<'p, 'a> {
 
     fn check_with(&self, id: PkgId, work: &mut Work) -> Verdict {
         let nevra = self.pool.nevra(id);
+        if !self.live(id) {
+            let reasons = vec![format!("package {nevra} is not in the repositories checked")];
+            return Verdict { nevra, id, reasons };
+        }
         if self.absolute.broken[id as usize].is_some() {
             let mut reasons = Vec::new();
             self.explain_absolute(id, &mut reasons, &mut Vec::new(), 0);
@@ -261,7 +318,7 @@ impl<'p, 'a> Checker<'p, 'a> {
             let solvable = &pool.solvables[p as usize];
             if let Some(ArchRank::Rank(rank)) = solvable.rank
                 && rank > 0
-                && pool.multiarch[solvable.name as usize]
+                && self.multiarch[solvable.name as usize]
             {
                 return false;
             }
@@ -325,7 +382,7 @@ impl<'p, 'a> Checker<'p, 'a> {
     /// members, and its own conflicts, obsoletes and name allow it.
     fn acceptable(&self, q: PkgId, work: &Work) -> bool {
         let pool = self.pool;
-        if work.in_set(q) || work.forbidden(q) {
+        if work.in_set(q) || work.forbidden(q) || !self.live(q) {
             return false;
         }
         for req in &pool.solvables[q as usize].conflicts {
@@ -390,7 +447,7 @@ impl<'p, 'a> Checker<'p, 'a> {
         let mut direct = false;
         for req in &solvable.requires {
             if let Req::Simple(dep) = req
-                && pool.deps[*dep as usize].providers.is_empty()
+                && self.unprovided(*dep)
             {
                 out.push(format!(
                     "nothing provides {} needed by {nevra}",
@@ -408,7 +465,9 @@ impl<'p, 'a> Checker<'p, 'a> {
                 pool.req_text(req)
             ));
             for p in &pool.deps[dep as usize].providers {
-                self.explain_absolute(*p, out, seen, depth + 1);
+                if self.live(*p) {
+                    self.explain_absolute(*p, out, seen, depth + 1);
+                }
             }
         }
     }
@@ -435,7 +494,11 @@ impl<'p, 'a> Checker<'p, 'a> {
                             if providers.contains(&p) {
                                 continue;
                             }
-                            stack.extend(providers.iter().filter(|it| !work.marked(**it)));
+                            stack.extend(
+                                providers
+                                    .iter()
+                                    .filter(|it| !work.marked(**it) && self.live(**it)),
+                            );
                         }
                         Req::Rich(rich) => {
                             let cnf = requires_cnf(&pool.rich[*rich as usize].expr);
@@ -444,7 +507,11 @@ impl<'p, 'a> Checker<'p, 'a> {
                                     continue;
                                 }
                                 stack.extend(
-                                    clause.iter().filter(|it| **it & 1 == 0).map(|it| it >> 1),
+                                    clause
+                                        .iter()
+                                        .filter(|it| **it & 1 == 0)
+                                        .map(|it| it >> 1)
+                                        .filter(|it| self.live(*it)),
                                 );
                             }
                         }
@@ -456,25 +523,35 @@ impl<'p, 'a> Checker<'p, 'a> {
                             if clause.iter().any(|it| *it == pos(p)) {
                                 continue;
                             }
-                            stack
-                                .extend(clause.iter().filter(|it| **it & 1 == 0).map(|it| it >> 1));
+                            stack.extend(
+                                clause
+                                    .iter()
+                                    .filter(|it| **it & 1 == 0)
+                                    .map(|it| it >> 1)
+                                    .filter(|it| self.live(*it)),
+                            );
                         }
                     }
                 }
                 for req in &solvable.weak {
                     match req {
-                        Req::Simple(dep) => stack.extend(&pool.deps[*dep as usize].providers),
+                        Req::Simple(dep) => stack.extend(
+                            pool.deps[*dep as usize]
+                                .providers
+                                .iter()
+                                .filter(|it| self.live(**it)),
+                        ),
                         Req::Rich(rich) => {
                             let mut leaves = Vec::new();
                             positive_leaves(&pool.rich[*rich as usize].expr, &mut leaves);
-                            stack.extend(leaves);
+                            stack.extend(leaves.into_iter().filter(|it| self.live(*it)));
                         }
                     }
                 }
             }
             // Packages that supplement or enhance something reachable.
             for p in &pool.reverse_weak {
-                if work.marked(*p) {
+                if work.marked(*p) || !self.live(*p) {
                     continue;
                 }
                 let possible =
@@ -523,7 +600,7 @@ impl<'p, 'a> Checker<'p, 'a> {
         for p in &closure {
             let solvable = &pool.solvables[*p as usize];
             if let Some(ArchRank::Rank(rank)) = solvable.rank
-                && pool.multiarch[solvable.name as usize]
+                && self.multiarch[solvable.name as usize]
             {
                 let entry = best.entry(solvable.name).or_insert(rank);
                 *entry = (*entry).min(rank);
@@ -547,7 +624,7 @@ impl<'p, 'a> Checker<'p, 'a> {
                         clause.clear();
                         clause.push(neg(pv));
                         clause.extend(providers.iter().filter_map(|it| var(*it)).map(pos));
-                        let rule = if providers.is_empty() {
+                        let rule = if clause.len() == 1 {
                             Rule::NothingProvides(*p, *req)
                         } else {
                             Rule::Requires(*p, *req)
@@ -580,8 +657,9 @@ impl<'p, 'a> Checker<'p, 'a> {
                             {
                                 continue;
                             }
+                            let none = lits.is_empty();
                             clause.append(&mut lits);
-                            let rule = if one.is_empty() {
+                            let rule = if none {
                                 Rule::NothingProvides(*p, *req)
                             } else {
                                 Rule::Requires(*p, *req)

@@ -246,34 +246,33 @@ fn run(args: &Args) -> Result<bool, BadInput> {
                 && (new_arch == arch || new_arch == "noarch" || arch == "noarch")
         })
     };
-    progress.say("building the pools".to_owned());
-    let before = Pool::new(policy.clone(), &roles);
-    let removed: Vec<u32> = (0..before.len())
-        .filter_map(|id| u32::try_from(id).ok())
-        .filter(|id| {
-            let (repo, index) = before.location(*id);
-            before.installable_arch(*id) && replaced(repo, index)
-        })
-        .collect();
-    let mut after_roles = vec![(&update, Role::Check)];
-    after_roles.extend(roles.iter().copied());
-    let after = Pool::with_excluded(policy, &after_roles, &|repo, package| {
-        repo > 0 && replaced(repo - 1, package)
-    });
-    let added: Vec<u32> = (0..update.len())
-        .filter_map(|id| u32::try_from(id).ok())
-        .filter(|id| after.installable_arch(*id))
-        .collect();
+    // One pool for both worlds: the update's packages first, then the
+    // repositories; before the update is without the update's packages,
+    // after it without the packages they replace.
+    progress.say("building the pool".to_owned());
+    let mut update_roles = vec![(&update, Role::Check)];
+    update_roles.extend(roles.iter().copied());
+    let pool = Pool::new(policy, &update_roles);
+    let (mut added, mut removed) = (Vec::new(), Vec::new());
+    for id in (0..pool.len()).filter_map(|id| u32::try_from(id).ok()) {
+        if !pool.installable_arch(id) {
+            continue;
+        }
+        match pool.location(id) {
+            (0, _) => added.push(id),
+            (repo, index) if replaced(repo - 1, index) => removed.push(id),
+            _ => {}
+        }
+    }
     progress.say(format!("checking {} packages", added.len()));
-    let checker = Checker::new(&after);
-    let verdicts = checker.check_many(&added, threads);
-    progress.say("looking for packages the update breaks".to_owned());
-    let regressions = taskotron_depcheck::regressions(&before, &after, &removed, &added, threads);
+    let outcome = taskotron_depcheck::check_update(&pool, &removed, &added, threads);
+    let verdicts = outcome.update;
+    let regressions = outcome.regressions;
     drop(progress);
     let broken: Vec<&Verdict> = verdicts.iter().filter(|it| !it.installable()).collect();
     let regressed: Vec<&Verdict> = regressions.iter().collect();
     if args.json {
-        print_json(&after, verdicts.len(), &broken, Some(&regressed));
+        print_json(&pool, verdicts.len(), &broken, Some(&regressed));
     } else {
         let mut text = installcheck_text(&broken);
         if !regressed.is_empty() {
