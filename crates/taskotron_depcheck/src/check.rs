@@ -68,6 +68,10 @@ pub struct Checker<'p, 'a> {
     gone: Vec<bool>,
     /// Whether a name has packages of two arch ranks in this world.
     multiarch: Vec<bool>,
+    /// Each rich dependency of the pool as a CNF that holds when it does
+    /// (for requires) and when it does not (for conflicts).
+    req_cnf: Vec<Cnf>,
+    conf_cnf: Vec<Cnf>,
 }
 
 impl<'p, 'a> Checker<'p, 'a> {
@@ -161,6 +165,8 @@ impl<'p, 'a> Checker<'p, 'a> {
             absolute: Absolute { broken },
             gone,
             multiarch,
+            req_cnf: pool.rich.iter().map(|it| requires_cnf(&it.expr)).collect(),
+            conf_cnf: pool.rich.iter().map(|it| conflicts_cnf(&it.expr)).collect(),
         }
     }
 
@@ -180,6 +186,7 @@ impl<'p, 'a> Checker<'p, 'a> {
     /// Check some packages, in parallel over `threads` threads; the
     /// verdicts come back in the order of `ids`.
     pub fn check_many(&self, ids: &[PkgId], threads: usize) -> Vec<Verdict> {
+        self.share(ids);
         let threads = threads.clamp(1, 64);
         if threads == 1 || ids.len() < 64 {
             let mut work = Work::new(self.pool.solvables.len());
@@ -219,6 +226,183 @@ impl<'p, 'a> Checker<'p, 'a> {
             results = all.into_iter().map(|it| it.1).collect();
         });
         results.into_iter().flatten().collect()
+    }
+
+    /// Grow one installation that holds as many of `ids` as it can, with
+    /// what they need: a set in which every requirement of a member has a
+    /// provider that is a member, and no two members conflict, obsolete
+    /// one another or share a name. Each member is then installable (what
+    /// it reaches inside the set is an installation), without a solve of
+    /// its own. Packages with rich dependencies that a later member could
+    /// falsify (`if`, `unless`, rich conflicts) and inferior architectures
+    /// stay out; whatever cannot join is checked on its own as before.
+    fn share(&self, ids: &[PkgId]) {
+        let n = self.pool.solvables.len();
+        let mut shared = Shared {
+            mark: vec![0; n],
+            trial: Vec::new(),
+            blocked: Vec::new(),
+        };
+        for id in ids {
+            if (*id as usize) < n && shared.mark[*id as usize] == 0 {
+                self.try_join(*id, &mut shared);
+            }
+        }
+        for (p, mark) in shared.mark.iter().enumerate() {
+            if *mark == IN {
+                self.state[p].store(GOOD, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Whether `q` may ever join the shared set.
+    fn shareable(&self, q: PkgId) -> bool {
+        let pool = self.pool;
+        let solvable = &pool.solvables[q as usize];
+        if !self.live(q) || self.absolute.broken[q as usize].is_some() {
+            return false;
+        }
+        match solvable.rank {
+            None => return false,
+            Some(ArchRank::Rank(rank)) if rank > 0 && self.multiarch[solvable.name as usize] => {
+                return false;
+            }
+            _ => {}
+        }
+        solvable.requires.iter().all(|req| match req {
+            Req::Simple(_) => true,
+            Req::Rich(rich) => self.req_cnf[*rich as usize]
+                .iter()
+                .all(|clause| clause.iter().all(|lit| lit & 1 == 0)),
+        }) && solvable.conflicts.iter().all(|req| matches!(req, Req::Simple(_)))
+    }
+
+    /// Whether `q` may join the shared set now: nothing in it (or in the
+    /// trial) rules `q` out, and `q` rules nothing in it out.
+    fn joinable(&self, q: PkgId, shared: &Shared) -> bool {
+        let mark = shared.mark[q as usize];
+        if mark != 0 || !self.shareable(q) {
+            return false;
+        }
+        let pool = self.pool;
+        let solvable = &pool.solvables[q as usize];
+        let member = |r: PkgId| r != q && shared.member(r);
+        for req in &solvable.conflicts {
+            if let Req::Simple(dep) = req
+                && pool.deps[*dep as usize].providers.iter().any(|r| member(*r))
+            {
+                return false;
+            }
+        }
+        for dep in &solvable.obsoletes {
+            if pool.deps[*dep as usize]
+                .providers
+                .iter()
+                .any(|r| member(*r) && pool.obsoletes_match(*dep, *r))
+            {
+                return false;
+            }
+        }
+        !pool.by_name[solvable.name as usize]
+            .iter()
+            .any(|r| member(*r))
+    }
+
+    /// Put `q` into the trial and rule out what it cannot go with.
+    fn put_trial(&self, q: PkgId, shared: &mut Shared) {
+        let pool = self.pool;
+        shared.mark[q as usize] = TRIAL;
+        shared.trial.push(q);
+        let solvable = &pool.solvables[q as usize];
+        let block = |r: PkgId, shared: &mut Shared| {
+            if r != q && shared.mark[r as usize] == 0 {
+                shared.mark[r as usize] = TRIAL_BLOCKED;
+                shared.blocked.push(r);
+            }
+        };
+        for req in &solvable.conflicts {
+            if let Req::Simple(dep) = req {
+                for r in &pool.deps[*dep as usize].providers {
+                    block(*r, shared);
+                }
+            }
+        }
+        for dep in &solvable.obsoletes {
+            for r in &pool.deps[*dep as usize].providers {
+                if pool.obsoletes_match(*dep, *r) {
+                    block(*r, shared);
+                }
+            }
+        }
+        for r in &pool.by_name[solvable.name as usize] {
+            block(*r, shared);
+        }
+    }
+
+    /// Try to add `id` and what it needs to the shared set; on failure
+    /// the set is as it was.
+    fn try_join(&self, id: PkgId, shared: &mut Shared) {
+        const LIMIT: usize = 20_000;
+        if !self.joinable(id, shared) {
+            return;
+        }
+        shared.trial.clear();
+        shared.blocked.clear();
+        self.put_trial(id, shared);
+        let pool = self.pool;
+        let mut next = 0;
+        let mut ok = true;
+        'walk: while next < shared.trial.len() {
+            if shared.trial.len() > LIMIT {
+                ok = false;
+                break;
+            }
+            let p = shared.trial[next];
+            next += 1;
+            for req in &pool.solvables[p as usize].requires {
+                match req {
+                    Req::Simple(dep) => {
+                        let providers = &pool.deps[*dep as usize].providers;
+                        if providers.iter().any(|q| *q == p || shared.member(*q)) {
+                            continue;
+                        }
+                        let Some(q) = providers.iter().copied().find(|q| self.joinable(*q, shared))
+                        else {
+                            ok = false;
+                            break 'walk;
+                        };
+                        self.put_trial(q, shared);
+                    }
+                    Req::Rich(rich) => {
+                        for clause in &self.req_cnf[*rich as usize] {
+                            if clause.iter().any(|lit| (lit >> 1) == p || shared.member(lit >> 1)) {
+                                continue;
+                            }
+                            let Some(q) = clause
+                                .iter()
+                                .map(|lit| lit >> 1)
+                                .find(|q| self.joinable(*q, shared))
+                            else {
+                                ok = false;
+                                break 'walk;
+                            };
+                            self.put_trial(q, shared);
+                        }
+                    }
+                }
+            }
+        }
+        let (member, blocked) = if ok { (IN, BLOCKED) } else { (0, 0) };
+        for p in &shared.trial {
+            shared.mark[*p as usize] = member;
+        }
+        for p in &shared.blocked {
+            shared.mark[*p as usize] = blocked;
+        }
+        if !ok && shared.mark[id as usize] == 0 {
+            // Not again: it is checked on its own.
+            shared.mark[id as usize] = FAILED;
+        }
     }
 
     /// Check one package.
@@ -291,7 +475,7 @@ impl<'p, 'a> Checker<'p, 'a> {
                         self.add(q, work);
                     }
                     Req::Rich(rich) => {
-                        for clause in requires_cnf(&pool.rich[*rich as usize].expr) {
+                        for clause in &self.req_cnf[*rich as usize] {
                             if clause.contains(&pos(p)) || holds(&clause, work) {
                                 continue;
                             }
@@ -328,7 +512,7 @@ impl<'p, 'a> Checker<'p, 'a> {
                         .providers
                         .iter()
                         .any(|q| *q == p || work.in_set(*q)),
-                    Req::Rich(rich) => requires_cnf(&pool.rich[*rich as usize].expr)
+                    Req::Rich(rich) => self.req_cnf[*rich as usize]
                         .iter()
                         .all(|clause| clause.contains(&pos(p)) || holds(clause, work)),
                 };
@@ -342,7 +526,7 @@ impl<'p, 'a> Checker<'p, 'a> {
                         .providers
                         .iter()
                         .any(|q| *q != p && work.in_set(*q)),
-                    Req::Rich(rich) => conflicts_cnf(&pool.rich[*rich as usize].expr)
+                    Req::Rich(rich) => self.conf_cnf[*rich as usize]
                         .iter()
                         .all(|clause| holds(clause, work)),
                 };
@@ -501,8 +685,7 @@ impl<'p, 'a> Checker<'p, 'a> {
                             );
                         }
                         Req::Rich(rich) => {
-                            let cnf = requires_cnf(&pool.rich[*rich as usize].expr);
-                            for clause in cnf {
+                            for clause in &self.req_cnf[*rich as usize] {
                                 if clause.iter().any(|it| *it == pos(p)) {
                                     continue;
                                 }
@@ -519,7 +702,7 @@ impl<'p, 'a> Checker<'p, 'a> {
                 }
                 for req in &solvable.conflicts {
                     if let Req::Rich(rich) = req {
-                        for clause in conflicts_cnf(&pool.rich[*rich as usize].expr) {
+                        for clause in &self.conf_cnf[*rich as usize] {
                             if clause.iter().any(|it| *it == pos(p)) {
                                 continue;
                             }
@@ -632,7 +815,7 @@ impl<'p, 'a> Checker<'p, 'a> {
                         add(&mut sat, &mut rules, &clause, rule);
                     }
                     Req::Rich(rich) => {
-                        let cnf = requires_cnf(&pool.rich[*rich as usize].expr);
+                        let cnf = &self.req_cnf[*rich as usize];
                         if cnf.is_empty() {
                             continue;
                         }
@@ -687,7 +870,7 @@ impl<'p, 'a> Checker<'p, 'a> {
                         }
                     }
                     Req::Rich(rich) => {
-                        for one in conflicts_cnf(&pool.rich[*rich as usize].expr) {
+                        for one in &self.conf_cnf[*rich as usize] {
                             if one
                                 .iter()
                                 .any(|lit| lit & 1 == 1 && var(lit >> 1).is_none())
@@ -814,6 +997,31 @@ impl<'p, 'a> Checker<'p, 'a> {
             }
             Rule::InferiorArch(p) => format!("{} has inferior architecture", pool.nevra(p)),
         })
+    }
+}
+
+/// The shared installation [`Checker::share`] grows: `mark` per package.
+struct Shared {
+    mark: Vec<u8>,
+    /// The packages of the current attempt, and those it rules out.
+    trial: Vec<PkgId>,
+    blocked: Vec<PkgId>,
+}
+
+/// In the shared set.
+const IN: u8 = 1;
+/// Ruled out by a member.
+const BLOCKED: u8 = 2;
+/// In the current attempt.
+const TRIAL: u8 = 3;
+/// Ruled out by a package of the current attempt.
+const TRIAL_BLOCKED: u8 = 4;
+/// Tried and could not join.
+const FAILED: u8 = 5;
+
+impl Shared {
+    fn member(&self, p: PkgId) -> bool {
+        matches!(self.mark[p as usize], IN | TRIAL)
     }
 }
 
