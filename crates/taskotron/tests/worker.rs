@@ -74,7 +74,8 @@ impl Server {
             dir.path().join("taskotron.toml"),
             format!(
                 "[server]\nlisten = \"127.0.0.1:{port}\"\ndata-dir = \"data\"\n\n\
-                 [api]\nworker-tokens-file = \"workers.tokens\"\ntokens-file = \"api.tokens\"\n"
+                 [api]\nworker-tokens-file = \"workers.tokens\"\ntokens-file = \"api.tokens\"\n\n\
+                 [worker]\nlocal-slots = 0\n"
             ),
         )
         .unwrap();
@@ -361,4 +362,170 @@ fn a_wrong_token_or_no_token_is_a_clear_error() {
     let (_, stderr) = common::texts(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("TASKOTRON_WORKER_TOKEN"), "{stderr}");
+}
+
+/// A GET's status and body as text.
+fn get_text(url: &str) -> (u16, String) {
+    block_on(async {
+        let response = reqwest::get(url).await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    })
+}
+
+/// A child process killed when the test fails before it stops it.
+struct Reaped(Option<Child>);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[test]
+fn a_jobs_log_and_artifacts_reach_the_server() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let tasks = dir.path().join("tasks");
+    let files = tasks.join("dist.files");
+    std::fs::create_dir_all(&files).unwrap();
+    std::fs::write(
+        files.join("runtask.yml"),
+        "name: files\nnamespace: dist\ninput:\n  args: [koji_build]\nactions:\n\
+         \x20 - name: say and keep\n    shell:\n\
+         \x20     - echo \"hello from ${koji_build}\"\n\
+         \x20     - mkdir -p ${artifactsdir}/out && echo \"artifact of ${koji_build}\" > ${artifactsdir}/out/report.txt\n",
+    )
+    .unwrap();
+    let uuid = server.enqueue("dist.files", "foo-1.0-1.fc40");
+    let mut worker = Reaped(Some(start_worker(&server, dir.path(), &tasks, "1")));
+    // The worker uploads before it posts the result: once finished, all is there.
+    let job = server.wait_for(&uuid, &["finished", "crashed"], Duration::from_secs(60));
+    assert_eq!(job["state"], "finished", "{job:#}");
+    let attempt = &job["attempts"][0];
+    assert_eq!(
+        attempt["log_url"],
+        format!("{}/api/v1/jobs/{uuid}/log?attempt=1", server.base).as_str(),
+        "{job:#}"
+    );
+    assert_eq!(
+        attempt["artifacts_url"],
+        format!("{}/api/v1/jobs/{uuid}/artifacts?attempt=1", server.base).as_str(),
+        "{job:#}"
+    );
+
+    let (status, log) = get_text(&format!("{}/api/v1/jobs/{uuid}/log", server.base));
+    assert_eq!(status, 200, "{log}");
+    assert!(log.contains("hello from foo-1.0-1.fc40"), "{log}");
+    let listing = get_json(&format!("{}/api/v1/jobs/{uuid}/artifacts", server.base)).unwrap();
+    let names: Vec<&str> = listing["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|it| it["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"out/report.txt"), "{listing:#}");
+    assert!(names.contains(&"taskotron/taskotron.log"), "{listing:#}");
+    let (status, report) = get_text(&format!(
+        "{}/api/v1/jobs/{uuid}/artifacts/out/report.txt",
+        server.base
+    ));
+    assert_eq!(
+        (status, report.as_str()),
+        (200, "artifact of foo-1.0-1.fc40\n")
+    );
+
+    // The same through the command line.
+    let out = common::output(taskotron(dir.path()).args([
+        "jobs",
+        "log",
+        &uuid,
+        "--follow",
+        "--server",
+        &server.base,
+    ]));
+    let (stdout, stderr) = common::texts(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout, log);
+    let out = common::output(taskotron(dir.path()).args([
+        "jobs",
+        "artifacts",
+        &uuid,
+        "--server",
+        &server.base,
+    ]));
+    let (stdout, stderr) = common::texts(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stdout.contains("text/plain; charset=utf-8  out/report.txt"),
+        "{stdout}"
+    );
+    let out = common::output(taskotron(dir.path()).args([
+        "jobs",
+        "artifacts",
+        &uuid,
+        "--get",
+        "out/report.txt",
+        "--server",
+        &server.base,
+    ]));
+    let (stdout, stderr) = common::texts(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout, "artifact of foo-1.0-1.fc40\n");
+
+    // A log is readable while its task runs: this task waits for a file
+    // the test creates only after it read the task's first line through the API.
+    let gate = dir.path().join("gate");
+    let live = tasks.join("dist.live");
+    std::fs::create_dir_all(&live).unwrap();
+    std::fs::write(
+        live.join("runtask.yml"),
+        format!(
+            "name: live\nnamespace: dist\nactions:\n\
+             \x20 - name: wait\n    shell:\n\
+             \x20     - echo waiting for the gate; while [ ! -e {gate} ]; do sleep 0.1; done; echo through\n",
+            gate = gate.display()
+        ),
+    )
+    .unwrap();
+    let live = server.enqueue("dist.live", "foo-1.0-1.fc40");
+    server.wait_for(&live, &["running"], Duration::from_secs(60));
+    let follow = taskotron(dir.path())
+        .args(["jobs", "log", &live, "--follow", "--server", &server.base])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let (_, text) = get_text(&format!("{}/api/v1/jobs/{live}/log", server.base));
+        if text.contains("waiting for the gate") {
+            assert!(!text.lines().any(|it| it == "through"), "{text}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the running task's log never showed its first line: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let job = server.job(&live);
+    assert_eq!(job["state"], "running", "{job:#}");
+    std::fs::write(&gate, "").unwrap();
+    server.wait_for(&live, &["finished", "crashed"], Duration::from_secs(60));
+    // `--follow` printed the whole log and stopped when the attempt ended.
+    let out = follow.wait_with_output().unwrap();
+    let (stdout, stderr) = common::texts(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("waiting for the gate"), "{stdout}");
+    assert!(stdout.lines().any(|it| it == "through"), "{stdout}");
+    let (_, log) = get_text(&format!("{}/api/v1/jobs/{live}/log", server.base));
+    assert_eq!(stdout, log);
+
+    let worker = worker.0.take().unwrap();
+    signal(&worker, nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(worker.wait_with_output().unwrap().status.code(), Some(0));
 }
