@@ -1005,7 +1005,7 @@ mod tests {
         ] {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
-        assert!(check_name(&"a/".repeat(40).trim_end_matches('/').to_owned()).is_err());
+        assert!(check_name("a/".repeat(40).trim_end_matches('/')).is_err());
     }
 
     #[test]
