@@ -6,7 +6,10 @@
 //! long-polls for a lease, finds the job's formula in the tasks directory
 //! ([`find_formula`]), runs it with [`taskotron_runner::run`] (the runner is the
 //! only crate that spawns processes) while heartbeating at the interval the
-//! server gives, and posts the result with the lease's fencing token. A
+//! server gives, and posts the result with the lease's fencing token. While
+//! the task runs, the task log the runner writes is tailed and streamed to
+//! the server in offset-checked chunks; when it ends, every file of the
+//! artifacts directory is uploaded before the result is posted. A
 //! heartbeat answered 409 (the lease was lost or the job cancelled) cancels the
 //! run, and its result is dropped. While the server is unreachable the worker
 //! backs off with jitter. Stopping (the `shutdown` token) stops leasing and
