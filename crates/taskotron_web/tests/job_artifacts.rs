@@ -78,10 +78,13 @@ impl App {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Reply {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(header::HOST, HOST);
+        let mut request = Request::builder().method(method).uri(uri);
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+        {
+            request = request.header(header::HOST, HOST);
+        }
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -729,4 +732,71 @@ async fn retention_keeps_young_files_and_zero_keeps_everything() {
         )
         .await;
     }
+}
+
+#[tokio::test]
+async fn another_server_sharing_the_database_points_at_the_files() {
+    each_backend(
+        |_| {},
+        |app| async move {
+            let (uuid, token) = app.leased("dist.elsewhere").await;
+            assert_eq!(
+                app.log(Some(W1), &uuid, token, 0, b"here\n").await.status,
+                200
+            );
+            assert_eq!(
+                app.put(Some(W1), &uuid, token, "r.txt", b"x").await.status,
+                201
+            );
+            app.finish(&uuid, token).await;
+            // A second server on the same database, with its own data directory.
+            let other = App {
+                state: AppState::with_settings(app.state.store.clone(), plain())
+                    .with_worker_api(worker_settings())
+                    .with_job_files(JobFiles::new(Some(app.data_dir.join("other")))),
+                data_dir: app.data_dir.join("other"),
+            };
+            let host = [("host", "other.example.test")];
+            let log = other
+                .send(
+                    "GET",
+                    &format!("/api/v1/jobs/{uuid}/log"),
+                    &host,
+                    Vec::new(),
+                )
+                .await;
+            assert_eq!(log.status, 404, "{}", log.text());
+            let link = format!("http://{HOST}/api/v1/jobs/{uuid}/log?attempt=1");
+            assert!(
+                log.json()["message"].as_str().unwrap_or("").contains(&link),
+                "{}",
+                log.text()
+            );
+            let listing = other
+                .send(
+                    "GET",
+                    &format!("/api/v1/jobs/{uuid}/artifacts"),
+                    &host,
+                    Vec::new(),
+                )
+                .await;
+            assert_eq!(listing.status, 200, "{}", listing.text());
+            assert_eq!(listing.json()["data"], json!([]));
+            let link = format!("http://{HOST}/api/v1/jobs/{uuid}/artifacts?attempt=1");
+            assert!(
+                listing.json()["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains(&link),
+                "{}",
+                listing.text()
+            );
+            // The server that received them serves them.
+            assert_eq!(
+                app.get(&format!("/api/v1/jobs/{uuid}/log")).await.text(),
+                "here\n"
+            );
+        },
+    )
+    .await;
 }
