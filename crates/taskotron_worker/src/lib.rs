@@ -822,6 +822,23 @@ mod tests {
     }
 
     #[test]
+    fn artifacts_are_regular_files_by_relative_name_and_links_are_not_followed() {
+        let Ok(dir) = tempfile_dir() else { return };
+        let secret = dir.join("outside.txt");
+        assert!(std::fs::create_dir_all(dir.join("art/taskotron/actions")).is_ok());
+        assert!(std::fs::write(&secret, "secret").is_ok());
+        assert!(std::fs::write(dir.join("art/report.txt"), "r").is_ok());
+        assert!(std::fs::write(dir.join("art/taskotron/actions/01-a.log"), "a").is_ok());
+        assert!(std::os::unix::fs::symlink(&secret, dir.join("art/link.txt")).is_ok());
+        assert!(std::os::unix::fs::symlink(&dir, dir.join("art/loop")).is_ok());
+        let names: Vec<String> = artifact_files(&dir.join("art"))
+            .map(|files| files.into_iter().map(|(name, _)| name).collect())
+            .unwrap_or_default();
+        assert_eq!(names, ["report.txt", "taskotron/actions/01-a.log"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn long_outcomes_are_cut_on_a_char_boundary() {
         let cut = truncate("é".repeat(600));
         assert!(cut.len() <= OUTCOME_MAX && cut.ends_with("..."));
