@@ -326,7 +326,7 @@ impl Client {
             "/api/v1/worker/jobs/{uuid}/artifacts/{}?token={token}",
             encoded.join("/")
         );
-        // Allow a slow link a minute per 64 MiB, at least five minutes.
+        // Five minutes, and a second more per MiB for a slow link.
         let timeout = Duration::from_secs(300 + (bytes.len() as u64 >> 20));
         let (url, status, answer) = self
             .send(reqwest::Method::PUT, &path, bytes, timeout)
