@@ -26,7 +26,9 @@ fn main() {
         args.remove(0);
     }
     let Some((arch, rest)) = args.split_first() else {
-        eprintln!("usage: installcheck [--verdicts] [--cache DIR] ARCH REPO... [--nocheck REPO...]");
+        eprintln!(
+            "usage: installcheck [--verdicts] [--cache DIR] ARCH REPO... [--nocheck REPO...]"
+        );
         std::process::exit(2);
     };
     let start = Instant::now();

@@ -85,73 +85,103 @@ impl<'p, 'a> Checker<'p, 'a> {
     /// installed and provide nothing (one pool serves the world before an
     /// update, without the update's packages, and the world after it,
     /// without the packages it replaces).
-    pub fn without(pool: &'p Pool<'a>, gone: &[PkgId]) -> Checker<'p, 'a> {
+    pub fn without(pool: &'p Pool<'a>, gone_ids: &[PkgId]) -> Checker<'p, 'a> {
         let n = pool.solvables.len();
         let mut gone_flags = vec![false; n];
-        for id in gone {
+        for id in gone_ids {
             if let Some(slot) = gone_flags.get_mut(*id as usize) {
                 *slot = true;
             }
         }
         let gone = gone_flags;
-        let multiarch = if gone.iter().any(|it| *it) {
-            pool.by_name
-                .iter()
-                .map(|list| {
-                    let mut ranks = list.iter().filter(|it| !gone[**it as usize]).filter_map(
-                        |it| match pool.solvables[*it as usize].rank {
-                            Some(ArchRank::Rank(r)) => Some(r),
-                            _ => None,
-                        },
-                    );
-                    let first = ranks.next();
-                    ranks.any(|it| Some(it) != first)
-                })
-                .collect()
-        } else {
-            pool.multiarch.clone()
-        };
-        let mut broken: Vec<Option<Req>> = vec![None; n];
-        // Direct: a simple requirement with no provider.
-        let mut dependents: Vec<Vec<(PkgId, Req)>> = vec![Vec::new(); n];
-        let mut queue = Vec::new();
-        for (id, solvable) in pool.solvables.iter().enumerate() {
-            if solvable.rank.is_none() || gone[id] {
+        // Multiarch names: only those of the packages gone can change.
+        let mut multiarch = pool.multiarch.clone();
+        for id in gone_ids {
+            let Some(solvable) = pool.solvables.get(*id as usize) else {
                 continue;
-            }
+            };
+            let mut ranks = pool.by_name[solvable.name as usize]
+                .iter()
+                .filter(|it| !gone[**it as usize])
+                .filter_map(|it| match pool.solvables[*it as usize].rank {
+                    Some(ArchRank::Rank(r)) => Some(r),
+                    _ => None,
+                });
+            let first = ranks.next();
+            multiarch[solvable.name as usize] = ranks.any(|it| Some(it) != first);
+        }
+        let mut broken: Vec<Option<Req>> = vec![None; n];
+        // Direct: a simple requirement with no provider. The packages that
+        // need each package (through a simple requirement it may meet) are
+        // kept in one flat array, `needers[starts[q]..starts[q + 1]]`.
+        let mut starts: Vec<u32> = vec![0; n + 1];
+        let mut queue = Vec::new();
+        let live_requires = |id: usize| {
+            let solvable = &pool.solvables[id];
+            let skip = solvable.rank.is_none() || gone[id];
+            solvable
+                .requires
+                .iter()
+                .filter(move |_| !skip)
+                .filter_map(|req| match req {
+                    Req::Simple(dep) => Some((*req, &pool.deps[*dep as usize].providers)),
+                    Req::Rich(_) => None,
+                })
+        };
+        for id in 0..n {
             let pid = u32::try_from(id).unwrap_or(u32::MAX);
-            for req in &solvable.requires {
-                if let Req::Simple(dep) = req {
-                    let providers = &pool.deps[*dep as usize].providers;
-                    if providers.iter().all(|it| gone[*it as usize]) {
-                        if broken[id].is_none() {
-                            broken[id] = Some(*req);
-                            queue.push(pid);
-                        }
-                    } else if !providers.contains(&pid) {
-                        for p in providers {
-                            if !gone[*p as usize] {
-                                dependents[*p as usize].push((pid, *req));
-                            }
+            for (req, providers) in live_requires(id) {
+                if providers.iter().all(|it| gone[*it as usize]) {
+                    if broken[id].is_none() {
+                        broken[id] = Some(req);
+                        queue.push(pid);
+                    }
+                } else if !providers.contains(&pid) {
+                    for p in providers {
+                        if !gone[*p as usize] {
+                            starts[*p as usize + 1] += 1;
                         }
                     }
                 }
             }
         }
-        // Propagate: every provider of a requirement broken.
-        while let Some(p) = queue.pop() {
-            for (q, req) in std::mem::take(&mut dependents[p as usize]) {
-                if broken[q as usize].is_some() {
-                    continue;
+        if !queue.is_empty() {
+            for at in 0..n {
+                starts[at + 1] += starts[at];
+            }
+            let mut fill: Vec<u32> = starts[..n].to_vec();
+            let mut needers: Vec<(PkgId, Req)> = vec![(0, Req::Simple(0)); starts[n] as usize];
+            for id in 0..n {
+                let pid = u32::try_from(id).unwrap_or(u32::MAX);
+                for (req, providers) in live_requires(id) {
+                    if providers.contains(&pid) || providers.iter().all(|it| gone[*it as usize]) {
+                        continue;
+                    }
+                    for p in providers {
+                        if !gone[*p as usize] {
+                            let slot = &mut fill[*p as usize];
+                            needers[*slot as usize] = (pid, req);
+                            *slot += 1;
+                        }
+                    }
                 }
-                let Req::Simple(dep) = req else { continue };
-                if pool.deps[dep as usize]
-                    .providers
-                    .iter()
-                    .all(|it| broken[*it as usize].is_some() || gone[*it as usize])
-                {
-                    broken[q as usize] = Some(req);
-                    queue.push(q);
+            }
+            // Propagate: every provider of a requirement broken.
+            while let Some(p) = queue.pop() {
+                let range = starts[p as usize] as usize..starts[p as usize + 1] as usize;
+                for (q, req) in needers[range].iter().copied() {
+                    if broken[q as usize].is_some() {
+                        continue;
+                    }
+                    let Req::Simple(dep) = req else { continue };
+                    if pool.deps[dep as usize]
+                        .providers
+                        .iter()
+                        .all(|it| broken[*it as usize].is_some() || gone[*it as usize])
+                    {
+                        broken[q as usize] = Some(req);
+                        queue.push(q);
+                    }
                 }
             }
         }
@@ -186,19 +216,42 @@ impl<'p, 'a> Checker<'p, 'a> {
     /// Check some packages, in parallel over `threads` threads; the
     /// verdicts come back in the order of `ids`.
     pub fn check_many(&self, ids: &[PkgId], threads: usize) -> Vec<Verdict> {
+        self.run_many(ids, threads, |id, work| self.check_with(id, work))
+    }
+
+    /// [`Checker::check_many`], keeping only the verdicts of the packages
+    /// that are not installable (in the order of `ids`).
+    pub fn check_broken(&self, ids: &[PkgId], threads: usize) -> Vec<Verdict> {
+        self.run_many(ids, threads, |id, work| {
+            self.reasons(id, work).map(|reasons| Verdict {
+                nevra: self.pool.nevra(id),
+                id,
+                reasons,
+            })
+        })
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// `decide` for each of `ids`, in parallel over `threads` threads,
+    /// after [`Checker::share`]; the results in the order of `ids`.
+    fn run_many<T: Send>(
+        &self,
+        ids: &[PkgId],
+        threads: usize,
+        decide: impl Fn(PkgId, &mut Work) -> T + Sync,
+    ) -> Vec<T> {
         self.share(ids);
         let threads = threads.clamp(1, 64);
         if threads == 1 || ids.len() < 64 {
             let mut work = Work::new(self.pool.solvables.len());
-            return ids
-                .iter()
-                .map(|id| self.check_with(*id, &mut work))
-                .collect();
+            return ids.iter().map(|id| decide(*id, &mut work)).collect();
         }
         let chunk = ids.len().div_ceil(threads * 8).max(1);
         let chunks: Vec<&[PkgId]> = ids.chunks(chunk).collect();
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let mut results: Vec<Vec<Verdict>> = Vec::new();
+        let mut results: Vec<Vec<T>> = Vec::new();
         std::thread::scope(|scope| {
             let handles: Vec<_> = (0..threads)
                 .map(|_| {
@@ -208,17 +261,15 @@ impl<'p, 'a> Checker<'p, 'a> {
                         loop {
                             let at = next.fetch_add(1, Ordering::Relaxed);
                             let Some(list) = chunks.get(at) else { break };
-                            let verdicts: Vec<Verdict> = list
-                                .iter()
-                                .map(|id| self.check_with(*id, &mut work))
-                                .collect();
+                            let verdicts: Vec<T> =
+                                list.iter().map(|id| decide(*id, &mut work)).collect();
                             out.push((at, verdicts));
                         }
                         out
                     })
                 })
                 .collect();
-            let mut all: Vec<(usize, Vec<Verdict>)> = handles
+            let mut all: Vec<(usize, Vec<T>)> = handles
                 .into_iter()
                 .flat_map(|it| it.join().unwrap_or_default())
                 .collect();
@@ -274,7 +325,10 @@ impl<'p, 'a> Checker<'p, 'a> {
             Req::Rich(rich) => self.req_cnf[*rich as usize]
                 .iter()
                 .all(|clause| clause.iter().all(|lit| lit & 1 == 0)),
-        }) && solvable.conflicts.iter().all(|req| matches!(req, Req::Simple(_)))
+        }) && solvable
+            .conflicts
+            .iter()
+            .all(|req| matches!(req, Req::Simple(_)))
     }
 
     /// Whether `q` may join the shared set now: nothing in it (or in the
@@ -289,7 +343,10 @@ impl<'p, 'a> Checker<'p, 'a> {
         let member = |r: PkgId| r != q && shared.member(r);
         for req in &solvable.conflicts {
             if let Req::Simple(dep) = req
-                && pool.deps[*dep as usize].providers.iter().any(|r| member(*r))
+                && pool.deps[*dep as usize]
+                    .providers
+                    .iter()
+                    .any(|r| member(*r))
             {
                 return false;
             }
@@ -366,7 +423,10 @@ impl<'p, 'a> Checker<'p, 'a> {
                         if providers.iter().any(|q| *q == p || shared.member(*q)) {
                             continue;
                         }
-                        let Some(q) = providers.iter().copied().find(|q| self.joinable(*q, shared))
+                        let Some(q) = providers
+                            .iter()
+                            .copied()
+                            .find(|q| self.joinable(*q, shared))
                         else {
                             ok = false;
                             break 'walk;
@@ -375,7 +435,10 @@ impl<'p, 'a> Checker<'p, 'a> {
                     }
                     Req::Rich(rich) => {
                         for clause in &self.req_cnf[*rich as usize] {
-                            if clause.iter().any(|lit| (lit >> 1) == p || shared.member(lit >> 1)) {
+                            if clause
+                                .iter()
+                                .any(|lit| (lit >> 1) == p || shared.member(lit >> 1))
+                            {
                                 continue;
                             }
                             let Some(q) = clause
@@ -405,6 +468,23 @@ impl<'p, 'a> Checker<'p, 'a> {
         }
     }
 
+    /// The packages of `ids` that are not quickly proven installable (by
+    /// the shared installation or a greedy one of their own): the
+    /// uninstallable ones, and some installable ones. No solves.
+    pub(crate) fn unproven(&self, ids: &[PkgId]) -> Vec<PkgId> {
+        self.share(ids);
+        let mut work = Work::new(self.pool.solvables.len());
+        ids.iter()
+            .copied()
+            .filter(|id| {
+                self.live(*id)
+                    && (self.absolute.broken[*id as usize].is_some()
+                        || (self.state[*id as usize].load(Ordering::Relaxed) != GOOD
+                            && !self.greedy(*id, &mut work)))
+            })
+            .collect()
+    }
+
     /// Check one package.
     pub fn check(&self, id: PkgId) -> Verdict {
         let mut work = Work::new(self.pool.solvables.len());
@@ -412,32 +492,37 @@ impl<'p, 'a> Checker<'p, 'a> {
     }
 
     fn check_with(&self, id: PkgId, work: &mut Work) -> Verdict {
-        let nevra = self.pool.nevra(id);
+        Verdict {
+            nevra: self.pool.nevra(id),
+            id,
+            reasons: self.reasons(id, work).unwrap_or_default(),
+        }
+    }
+
+    /// Why `id` cannot be installed; `None` when it can.
+    fn reasons(&self, id: PkgId, work: &mut Work) -> Option<Vec<String>> {
         if !self.live(id) {
-            let reasons = vec![format!("package {nevra} is not in the repositories checked")];
-            return Verdict { nevra, id, reasons };
+            let nevra = self.pool.nevra(id);
+            return Some(vec![format!(
+                "package {nevra} is not in the repositories checked"
+            )]);
         }
         if self.absolute.broken[id as usize].is_some() {
             let mut reasons = Vec::new();
             self.explain_absolute(id, &mut reasons, &mut Vec::new(), 0);
-            return Verdict { nevra, id, reasons };
+            if reasons.is_empty() {
+                reasons.push(format!(
+                    "package {} is not installable",
+                    self.pool.nevra(id)
+                ));
+            }
+            return Some(reasons);
         }
-        if self.state[id as usize].load(Ordering::Relaxed) == GOOD {
-            return Verdict {
-                nevra,
-                id,
-                reasons: Vec::new(),
-            };
-        }
-        if self.greedy(id, work) {
-            return Verdict {
-                nevra,
-                id,
-                reasons: Vec::new(),
-            };
+        if self.state[id as usize].load(Ordering::Relaxed) == GOOD || self.greedy(id, work) {
+            return None;
         }
         let reasons = self.solve(id, work);
-        Verdict { nevra, id, reasons }
+        (!reasons.is_empty()).then_some(reasons)
     }
 
     /// Try to build an installation of `id` greedily (the best acceptable

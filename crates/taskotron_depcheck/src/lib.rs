@@ -78,29 +78,27 @@ pub fn check_update(
     let candidates: std::collections::HashSet<PkgId> = pool.candidates().into_iter().collect();
     affected.retain(|id| candidates.contains(id));
     affected.sort_unstable();
-    let broken_after: Vec<Verdict> = after
-        .check_many(&affected, threads)
-        .into_iter()
-        .filter(|it| !it.installable())
-        .collect();
-    if broken_after.is_empty() {
+    // Most are installable after the update, proven without a solve; the
+    // rest are checked before it, and those installable before are solved
+    // after it.
+    let suspects = after.unproven(&affected);
+    if suspects.is_empty() {
         return UpdateVerdicts {
             update,
             regressions: Vec::new(),
         };
     }
     let before = Checker::without(pool, added);
-    let ids: Vec<PkgId> = broken_after.iter().map(|it| it.id).collect();
-    let good_before: std::collections::HashSet<PkgId> = before
-        .check_many(&ids, threads)
+    let bad_before: std::collections::HashSet<PkgId> = before
+        .check_broken(&suspects, threads)
         .into_iter()
-        .filter(Verdict::installable)
         .map(|it| it.id)
         .collect();
-    let regressions = broken_after
+    let good_before: Vec<PkgId> = suspects
         .into_iter()
-        .filter(|it| good_before.contains(&it.id))
+        .filter(|it| !bad_before.contains(it))
         .collect();
+    let regressions = after.check_broken(&good_before, threads);
     UpdateVerdicts {
         update,
         regressions,
@@ -115,44 +113,68 @@ fn reverse_reach(pool: &Pool<'_>, targets: &[PkgId]) -> Vec<PkgId> {
         return Vec::new();
     }
     let n = pool.solvables.len();
-    let mut reverse: Vec<Vec<PkgId>> = vec![Vec::new(); n];
-    let edge = |reverse: &mut Vec<Vec<PkgId>>, from: PkgId, req: &pool::Req| match req {
-        pool::Req::Simple(dep) => {
-            for p in &pool.deps[*dep as usize].providers {
-                reverse[*p as usize].push(from);
+    // Every edge "`from` leads to `to`", called once to count and once to
+    // fill the flat array of who leads to each package.
+    let edges = |visit: &mut dyn FnMut(PkgId, PkgId)| {
+        let mut rich = Vec::new();
+        for (id, solvable) in pool.solvables.iter().enumerate() {
+            if solvable.rank.is_none() {
+                continue;
             }
-        }
-        pool::Req::Rich(rich) => {
-            for p in pool.rich_packages(*rich) {
-                reverse[p as usize].push(from);
+            let id = u32::try_from(id).unwrap_or(u32::MAX);
+            let forward = solvable
+                .requires
+                .iter()
+                .chain(&solvable.conflicts)
+                .chain(&solvable.weak);
+            for req in forward {
+                match req {
+                    pool::Req::Simple(dep) => {
+                        for p in &pool.deps[*dep as usize].providers {
+                            visit(id, *p);
+                        }
+                    }
+                    pool::Req::Rich(index) => {
+                        rich.clear();
+                        pool.rich_packages_into(*index, &mut rich);
+                        for p in &rich {
+                            visit(id, *p);
+                        }
+                    }
+                }
+            }
+            // A package that supplements or enhances X joins the reach of
+            // whatever reaches X: X leads to it.
+            for req in &solvable.reverse_weak {
+                match req {
+                    pool::Req::Simple(dep) => {
+                        for x in &pool.deps[*dep as usize].providers {
+                            visit(*x, id);
+                        }
+                    }
+                    pool::Req::Rich(index) => {
+                        rich.clear();
+                        pool.rich_packages_into(*index, &mut rich);
+                        for x in &rich {
+                            visit(*x, id);
+                        }
+                    }
+                }
             }
         }
     };
-    for (id, solvable) in pool.solvables.iter().enumerate() {
-        if solvable.rank.is_none() {
-            continue;
-        }
-        let id = u32::try_from(id).unwrap_or(u32::MAX);
-        for req in solvable
-            .requires
-            .iter()
-            .chain(&solvable.conflicts)
-            .chain(&solvable.weak)
-        {
-            edge(&mut reverse, id, req);
-        }
-        // A package that supplements or enhances X joins the reach of
-        // whatever reaches X: X leads to it.
-        for req in &solvable.reverse_weak {
-            let targets: Vec<PkgId> = match req {
-                pool::Req::Simple(dep) => pool.deps[*dep as usize].providers.clone(),
-                pool::Req::Rich(rich) => pool.rich_packages(*rich),
-            };
-            for x in targets {
-                reverse[id as usize].push(x);
-            }
-        }
+    let mut starts: Vec<u32> = vec![0; n + 1];
+    edges(&mut |_, to| starts[to as usize + 1] += 1);
+    for at in 0..n {
+        starts[at + 1] += starts[at];
     }
+    let mut fill: Vec<u32> = starts[..n].to_vec();
+    let mut leads: Vec<PkgId> = vec![0; starts[n] as usize];
+    edges(&mut |from, to| {
+        let slot = &mut fill[to as usize];
+        leads[*slot as usize] = from;
+        *slot += 1;
+    });
     let mut seen = vec![false; n];
     let mut stack: Vec<PkgId> = targets.to_vec();
     let mut out = Vec::new();
@@ -161,7 +183,8 @@ fn reverse_reach(pool: &Pool<'_>, targets: &[PkgId]) -> Vec<PkgId> {
             continue;
         }
         out.push(p);
-        stack.extend(reverse[p as usize].iter().filter(|it| !seen[**it as usize]));
+        let range = starts[p as usize] as usize..starts[p as usize + 1] as usize;
+        stack.extend(leads[range].iter().filter(|it| !seen[**it as usize]));
     }
     out
 }

@@ -98,6 +98,8 @@ pub struct Pool<'a> {
 
 struct Builder<'a> {
     names: Vec<&'a str>,
+    /// Whether each name is a file path.
+    file_names: Vec<bool>,
     name_ids: HashMap<&'a str, u32>,
     provides: Vec<Vec<(PkgId, Option<RangeRef<'a>>)>>,
     deps: Vec<DepInfo<'a>>,
@@ -110,7 +112,18 @@ struct Builder<'a> {
     /// yet looked up), so each string is hashed once.
     sym_caps: Vec<Vec<u32>>,
     /// Per repository: simple dependencies already resolved.
-    sym_deps: Vec<HashMap<(Sym, Option<Constraint>), u32>>,
+    /// Per repository and string: the first of the chain of its resolved
+    /// simple dependencies in `sym_dep_chain` (u32::MAX: none), so that a
+    /// dependency entry is found by its name's index and a few
+    /// comparisons rather than by hashing.
+    sym_deps: Vec<Vec<u32>>,
+    /// (constraint, dependency id, next in the chain).
+    sym_dep_chain: Vec<(Option<Constraint>, u32, u32)>,
+    /// While true, new dependencies get their providers later, all at once
+    /// ([`Builder::resolve_deferred`]).
+    deferred: bool,
+    /// Rich dependencies to compile once the providers are known.
+    rich_waiting: Vec<(u32, &'a Rich)>,
 }
 
 /// The order of providers: best arch rank first, then the newest.
@@ -154,13 +167,23 @@ impl<'a> Builder<'a> {
 
     /// A repository's simple dependency, resolved.
     fn repo_dep(&mut self, index: usize, repo: &'a Repo, dep: &Dependency) -> u32 {
-        let key = (dep.name, dep.constraint);
-        if let Some(id) = self.sym_deps[index].get(&key) {
-            return *id;
+        let head = self.sym_deps[index]
+            .get(dep.name.index())
+            .copied()
+            .unwrap_or(u32::MAX);
+        let mut at = head;
+        while let Some((constraint, id, next)) = self.sym_dep_chain.get(at as usize) {
+            if *constraint == dep.constraint {
+                return *id;
+            }
+            at = *next;
         }
         let name = self.cap(index, repo, dep.name);
         let id = self.simple(name, range_of(repo, dep.constraint.as_ref()));
-        self.sym_deps[index].insert(key, id);
+        if let Some(slot) = self.sym_deps[index].get_mut(dep.name.index()) {
+            *slot = u32::try_from(self.sym_dep_chain.len()).unwrap_or(u32::MAX);
+            self.sym_dep_chain.push((dep.constraint, id, head));
+        }
         id
     }
 
@@ -170,6 +193,7 @@ impl<'a> Builder<'a> {
         }
         let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
         self.names.push(text);
+        self.file_names.push(text.starts_with('/'));
         self.provides.push(Vec::new());
         self.name_ids.insert(text, id);
         id
@@ -179,6 +203,23 @@ impl<'a> Builder<'a> {
         if let Some(id) = self.dep_ids.get(&(name, range)) {
             return *id;
         }
+        let providers = if self.deferred {
+            Vec::new()
+        } else {
+            self.providers(name, range)
+        };
+        let id = u32::try_from(self.deps.len()).unwrap_or(u32::MAX);
+        self.deps.push(DepInfo {
+            name,
+            range,
+            providers,
+        });
+        self.dep_ids.insert((name, range), id);
+        id
+    }
+
+    /// The packages that provide `name` in `range`, best first.
+    fn providers(&self, name: u32, range: Option<RangeRef<'a>>) -> Vec<PkgId> {
         let mut providers: Vec<PkgId> = self
             .provides
             .get(name as usize)
@@ -191,14 +232,44 @@ impl<'a> Builder<'a> {
             .unwrap_or_default();
         self.sort(&mut providers);
         providers.dedup();
-        let id = u32::try_from(self.deps.len()).unwrap_or(u32::MAX);
-        self.deps.push(DepInfo {
-            name,
-            range,
-            providers,
-        });
-        self.dep_ids.insert((name, range), id);
-        id
+        providers
+    }
+
+    /// Compute the providers of the dependencies made while `deferred`,
+    /// over a few threads, then compile the rich dependencies waiting for
+    /// them.
+    fn resolve_deferred(&mut self) {
+        const PER_THREAD: usize = 8192;
+        self.deferred = false;
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .clamp(1, 8)
+            .min(self.deps.len().div_ceil(PER_THREAD).max(1));
+        let mut deps = std::mem::take(&mut self.deps);
+        if threads == 1 {
+            for dep in &mut deps {
+                dep.providers = self.providers(dep.name, dep.range);
+            }
+        } else {
+            let chunk = deps.len().div_ceil(threads);
+            let this = &*self;
+            std::thread::scope(|scope| {
+                for part in deps.chunks_mut(chunk) {
+                    scope.spawn(move || {
+                        for dep in part {
+                            dep.providers = this.providers(dep.name, dep.range);
+                        }
+                    });
+                }
+            });
+        }
+        self.deps = deps;
+        for (rid, rich) in std::mem::take(&mut self.rich_waiting) {
+            let expr = self.compile(rich);
+            if let Some(slot) = self.rich.get_mut(rid as usize) {
+                slot.expr = expr;
+            }
+        }
     }
 
     fn compile(&mut self, rich: &'a Rich) -> Cx {
@@ -324,7 +395,8 @@ impl<'a> Pool<'a> {
     ) -> Pool<'a> {
         let mut b = Builder {
             names: Vec::new(),
-            name_ids: HashMap::new(),
+            file_names: Vec::new(),
+            name_ids: HashMap::with_capacity(repos.iter().map(|(repo, _)| repo.len() * 2).sum()),
             provides: Vec::new(),
             deps: Vec::new(),
             dep_ids: HashMap::new(),
@@ -335,9 +407,15 @@ impl<'a> Pool<'a> {
                 .iter()
                 .map(|(repo, _)| vec![u32::MAX; repo.string_count()])
                 .collect(),
-            sym_deps: vec![HashMap::new(); repos.len()],
+            sym_deps: repos
+                .iter()
+                .map(|(repo, _)| vec![u32::MAX; repo.string_count()])
+                .collect(),
+            sym_dep_chain: Vec::new(),
+            deferred: true,
+            rich_waiting: Vec::new(),
         };
-        let mut solvables = Vec::new();
+        let mut solvables = Vec::with_capacity(repos.iter().map(|(repo, _)| repo.len()).sum());
         for (index, (repo, _)) in repos.iter().enumerate() {
             for (at, package) in repo.packages().iter().enumerate() {
                 let name = b.cap(index, repo, package.name);
@@ -404,21 +482,17 @@ impl<'a> Pool<'a> {
                     DepKind::Enhances,
                 ] {
                     for dep in repo.deps(package, kind) {
-                        match repo.rich(dep) {
-                            Some(rich) => {
-                                for leaf in rich.deps() {
-                                    if leaf.name.starts_with('/') {
-                                        file_caps.push(b.name(&leaf.name));
-                                    } else {
-                                        b.name(&leaf.name);
-                                    }
-                                }
-                            }
-                            None => {
-                                let text = repo.str(dep.name);
-                                let name = b.cap(index, repo, dep.name);
-                                if text.starts_with('/') {
-                                    file_caps.push(name);
+                        let name = b.cap(index, repo, dep.name);
+                        if b.file_names[name as usize] {
+                            file_caps.push(name);
+                        } else if dep.constraint.is_none()
+                            && b.names[name as usize].starts_with('(')
+                            && let Some(rich) = repo.rich(dep)
+                        {
+                            for leaf in rich.deps() {
+                                let leaf_name = b.name(&leaf.name);
+                                if b.file_names[leaf_name as usize] {
+                                    file_caps.push(leaf_name);
                                 }
                             }
                         }
@@ -460,15 +534,29 @@ impl<'a> Pool<'a> {
                     continue;
                 }
                 let resolve = |b: &mut Builder<'a>, dep: &'a Dependency| -> Req {
-                    match repo.rich(dep) {
+                    let rich = if dep.constraint.is_none() {
+                        let name = b.cap(index, repo, dep.name);
+                        if b.names[name as usize].starts_with('(') {
+                            repo.rich(dep)
+                        } else {
+                            None
+                        }
+                    } else {
+                        None
+                    };
+                    match rich {
                         Some(rich) => {
                             let text = repo.str(dep.name);
                             if let Some(id) = b.rich_ids.get(text) {
                                 return Req::Rich(*id);
                             }
-                            let expr = b.compile(rich);
+                            // Compiled once the providers are known.
                             let rid = u32::try_from(b.rich.len()).unwrap_or(u32::MAX);
-                            b.rich.push(RichInfo { text, expr });
+                            b.rich.push(RichInfo {
+                                text,
+                                expr: Cx::And(Vec::new()),
+                            });
+                            b.rich_waiting.push((rid, rich));
                             b.rich_ids.insert(text, rid);
                             Req::Rich(rid)
                         }
@@ -509,6 +597,7 @@ impl<'a> Pool<'a> {
                 id += 1;
             }
         }
+        b.resolve_deferred();
         let mut by_name = vec![Vec::new(); b.names.len()];
         let mut reverse_weak = Vec::new();
         for (id, solvable) in solvables.iter().enumerate() {
@@ -644,8 +733,8 @@ impl<'a> Pool<'a> {
 }
 
 impl Pool<'_> {
-    /// Every package a rich dependency mentions.
-    pub(crate) fn rich_packages(&self, rich: u32) -> Vec<PkgId> {
+    /// Every package a rich dependency mentions, added to `out`.
+    pub(crate) fn rich_packages_into(&self, rich: u32, out: &mut Vec<PkgId>) {
         fn walk(cx: &Cx, out: &mut Vec<PkgId>) {
             match cx {
                 Cx::Leaf(set) => out.extend_from_slice(set),
@@ -659,8 +748,6 @@ impl Pool<'_> {
                 }
             }
         }
-        let mut out = Vec::new();
-        walk(&self.rich[rich as usize].expr, &mut out);
-        out
+        walk(&self.rich[rich as usize].expr, out);
     }
 }

@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::hash::BuildHasher;
+use std::sync::OnceLock;
 
 use hashbrown::DefaultHashBuilder;
 use hashbrown::HashTable;
@@ -28,14 +29,33 @@ impl Sym {
 pub(crate) struct Full;
 
 /// Strings stored back to back in one buffer; `ends[i]` is where string
-/// `i` ends. The hash table maps a string to its `Sym` and is rebuilt when
-/// a cache is loaded, never stored.
+/// `i` ends. The hash table maps a string to its `Sym`; it is never stored,
+/// and after a cache is loaded it is built only when something is looked
+/// up or added (a solver reads strings by `Sym` and never needs it).
 #[derive(Clone, Default)]
 pub(crate) struct Interner {
     buf: String,
     ends: Vec<u32>,
-    table: HashTable<Sym>,
+    table: OnceLock<HashTable<Sym>>,
     hasher: DefaultHashBuilder,
+}
+
+/// The table of every string of `buf` and `ends` (the first `Sym` of a
+/// string that is there twice).
+fn build_table(buf: &str, ends: &[u32], hasher: &DefaultHashBuilder) -> HashTable<Sym> {
+    let mut table = HashTable::with_capacity(ends.len());
+    for index in 0..ends.len() {
+        let Ok(index) = u32::try_from(index) else {
+            break;
+        };
+        let sym = Sym(index);
+        let text = get(buf, ends, sym);
+        let hash = hasher.hash_one(text);
+        if table.find(hash, |&it| get(buf, ends, it) == text).is_none() {
+            table.insert_unique(hash, sym, |&it| hasher.hash_one(get(buf, ends, it)));
+        }
+    }
+    table
 }
 
 impl Interner {
@@ -52,6 +72,13 @@ impl Interner {
             table,
             hasher,
         } = self;
+        if table.get().is_none() {
+            let built = build_table(buf, ends, hasher);
+            *table = OnceLock::from(built);
+        }
+        let Some(table) = table.get_mut() else {
+            return Err(Full);
+        };
         if let Some(sym) = table.find(hash, |&sym| get(buf, ends, sym) == text) {
             return Ok(*sym);
         }
@@ -67,6 +94,7 @@ impl Interner {
     pub(crate) fn lookup(&self, text: &str) -> Option<Sym> {
         let hash = self.hasher.hash_one(text);
         self.table
+            .get_or_init(|| build_table(&self.buf, &self.ends, &self.hasher))
             .find(hash, |&sym| get(&self.buf, &self.ends, sym) == text)
             .copied()
     }
@@ -86,26 +114,14 @@ impl Interner {
             }
             start = end;
         }
-        let mut interner = Interner {
+        let interner = Interner {
             buf,
             ends,
-            table: HashTable::new(),
+            table: OnceLock::new(),
             hasher: DefaultHashBuilder::default(),
         };
-        let Interner {
-            buf,
-            ends,
-            table,
-            hasher,
-        } = &mut interner;
-        table.reserve(ends.len(), |&sym| hasher.hash_one(get(buf, ends, sym)));
-        for index in 0..ends.len() {
-            let sym = Sym(u32::try_from(index).map_err(|_| "too many strings".to_owned())?);
-            let text = get(buf, ends, sym);
-            let hash = hasher.hash_one(text);
-            if table.find(hash, |&it| get(buf, ends, it) == text).is_none() {
-                table.insert_unique(hash, sym, |&it| hasher.hash_one(get(buf, ends, it)));
-            }
+        if interner.ends.len() > u32::MAX as usize {
+            return Err("too many strings".to_owned());
         }
         Ok(interner)
     }

@@ -1,7 +1,7 @@
 //! The package model, made for a dependency solver: packages, their
 //! dependencies and files in flat arrays, every string interned.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 

@@ -136,40 +136,52 @@ fn load(path: &Path, cache: Option<&Path>, progress: &Progress) -> Result<Repo, 
 /// Whether some file dependency is met by no file or provide the loaded
 /// metadata has.
 fn file_deps_unmet(repos: &[&Repo]) -> bool {
-    let mut wanted: HashSet<String> = HashSet::new();
-    let mut have: HashSet<String> = HashSet::new();
+    let mut wanted: HashSet<&str> = HashSet::new();
     for repo in repos {
         for package in repo.packages() {
             for kind in [DepKind::Requires, DepKind::Conflicts] {
                 for dep in repo.deps(package, kind) {
-                    match repo.rich(dep) {
-                        Some(rich) => wanted.extend(
+                    let name = repo.str(dep.name);
+                    if name.starts_with('/') {
+                        wanted.insert(name);
+                    } else if name.starts_with('(')
+                        && let Some(rich) = repo.rich(dep)
+                    {
+                        wanted.extend(
                             rich.deps()
                                 .into_iter()
                                 .filter(|it| it.name.starts_with('/'))
-                                .map(|it| it.name.clone()),
-                        ),
-                        None => {
-                            let name = repo.str(dep.name);
-                            if name.starts_with('/') {
-                                wanted.insert(name.to_owned());
-                            }
-                        }
+                                .map(|it| it.name.as_str()),
+                        );
                     }
                 }
             }
+        }
+    }
+    if wanted.is_empty() {
+        return false;
+    }
+    // What the loaded metadata has of what is wanted.
+    let mut have: HashSet<&str> = HashSet::new();
+    let mut path = String::new();
+    for repo in repos {
+        for package in repo.packages() {
             for dep in repo.deps(package, DepKind::Provides) {
-                let name = repo.str(dep.name);
-                if name.starts_with('/') {
-                    have.insert(name.to_owned());
+                if let Some(name) = wanted.get(repo.str(dep.name)) {
+                    have.insert(name);
                 }
             }
             for file in repo.files(package) {
-                have.insert(repo.file_path(file));
+                path.clear();
+                path.push_str(repo.str(file.dir));
+                path.push_str(repo.str(file.base));
+                if let Some(name) = wanted.get(path.as_str()) {
+                    have.insert(name);
+                }
             }
         }
     }
-    wanted.iter().any(|it| !have.contains(it))
+    have.len() < wanted.len()
 }
 
 fn run(args: &Args) -> Result<bool, BadInput> {
@@ -225,11 +237,11 @@ fn run(args: &Args) -> Result<bool, BadInput> {
         let candidates = pool.candidates();
         progress.say(format!("checking {} packages", candidates.len()));
         let checker = Checker::new(&pool);
-        let verdicts = checker.check_many(&candidates, threads);
+        let verdicts = checker.check_broken(&candidates, threads);
         drop(progress);
-        let broken: Vec<&Verdict> = verdicts.iter().filter(|it| !it.installable()).collect();
+        let broken: Vec<&Verdict> = verdicts.iter().collect();
         if args.json {
-            print_json(&pool, verdicts.len(), &broken, None);
+            print_json(&pool, candidates.len(), &broken, None);
         } else {
             stdout(&installcheck_text(&broken));
         }
