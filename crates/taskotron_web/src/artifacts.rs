@@ -642,13 +642,13 @@ async fn which_attempt(
     Ok((job, attempt, root.join(uuid)))
 }
 
-/// 410 when the sweep took the job's files.
-async fn expired(job_dir: &Path, uuid: &str) -> Option<Response> {
+/// The 410 answer when the sweep took the job's files.
+async fn expired(job_dir: &Path, uuid: &str) -> Option<(StatusCode, Value)> {
     let text = tokio::fs::read_to_string(job_dir.join(EXPIRED))
         .await
         .ok()?;
     let marker: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Some(answer(
+    Some((
         StatusCode::GONE,
         json!({
             "message": format!(
@@ -676,8 +676,8 @@ async fn read_log(
     let params = params(query.as_deref(), &["attempt", "offset"])?;
     let offset = u64::try_from(number(&params, "offset")?.unwrap_or(0)).unwrap_or(0);
     let (job, attempt, job_dir) = which_attempt(&state, &uuid, &params).await?;
-    if let Some(gone) = expired(&job_dir, &uuid).await {
-        return Ok(gone);
+    if let Some((status, body)) = expired(&job_dir, &uuid).await {
+        return Ok(answer(status, body));
     }
     let text_response = |size: u64, start: u64, complete: bool, attempt: Option<i64>| {
         let mut response = Response::new(Body::empty());
@@ -776,7 +776,12 @@ async fn list_artifacts(
     let params = params(query.as_deref(), &["attempt"])?;
     let (_job, attempt, job_dir) = which_attempt(&state, &uuid, &params).await?;
     if let Some(gone) = expired(&job_dir, &uuid).await {
-        return Ok(gone);
+        // The listing says so with a 200: the job and its attempts are there.
+        let (_, mut body) = gone;
+        body["uuid"] = json!(uuid);
+        body["attempt"] = json!(attempt.map(|it| it.attempt));
+        body["data"] = json!([]);
+        return Ok(Json(body).into_response());
     }
     let Some(attempt) = attempt else {
         return Ok(
@@ -830,8 +835,8 @@ async fn read_artifact(
     check_name(&name).map_err(|message| ApiError::validation("name", message, "value_error"))?;
     let params = params(query.as_deref(), &["attempt"])?;
     let (_job, attempt, job_dir) = which_attempt(&state, &uuid, &params).await?;
-    if let Some(gone) = expired(&job_dir, &uuid).await {
-        return Ok(gone);
+    if let Some((status, body)) = expired(&job_dir, &uuid).await {
+        return Ok(answer(status, body));
     }
     let missing = || ApiError::NotFound(format!("job {uuid} has no artifact {name:?}"));
     let attempt = attempt.ok_or_else(missing)?;

@@ -697,7 +697,22 @@ async fn retention_deletes_finished_jobs_files_and_keeps_the_record() {
             // Swept once: a second pass has nothing to do.
             assert_eq!(sweep_files(&app.state).await.expect("sweep"), 0);
 
-            for path in ["log", "artifacts", "artifacts/r.txt"] {
+            // The listing says they expired; the log and files are gone (410).
+            let listing = app.get(&format!("/api/v1/jobs/{done}/artifacts")).await;
+            assert_eq!(listing.status, 200, "{}", listing.text());
+            let listing = listing.json();
+            assert_eq!(listing["expired"], true, "{listing}");
+            assert_eq!(listing["attempt"], 1, "{listing}");
+            assert_eq!(listing["data"], json!([]), "{listing}");
+            assert!(listing["expired_at"].is_string(), "{listing}");
+            assert!(
+                listing["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("expired"),
+                "{listing}"
+            );
+            for path in ["log", "artifacts/r.txt"] {
                 let gone = app.get(&format!("/api/v1/jobs/{done}/{path}")).await;
                 assert_eq!(gone.status, 410, "{path}: {}", gone.text());
                 assert_eq!(gone.json()["expired"], true);
