@@ -110,12 +110,6 @@ fn parts(
     let wake = Arc::new(Notify::new());
     let mut consumer = ConsumerConfig::new(&args.amqp, queue, prefix);
     consumer.prefetch = 1000;
-    let intake = Intake {
-        consumer,
-        store: store.clone(),
-        metrics: metrics.clone(),
-        wake: wake.clone(),
-    };
     let planner = Planner {
         store: store.clone(),
         rules: Arc::new(
@@ -130,6 +124,13 @@ fn parts(
         discoverer: taskotron_scheduler::discover::Discoverer {
             cache_dir: std::env::temp_dir().join("taskotron-discover-cache"),
         },
+    };
+    let intake = Intake {
+        consumer,
+        store: store.clone(),
+        metrics: planner.metrics.clone(),
+        wake: wake.clone(),
+        planner: Some(planner.clone()),
     };
     Ok((intake, planner, wake))
 }

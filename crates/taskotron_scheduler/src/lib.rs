@@ -150,6 +150,7 @@ impl Scheduler {
                 store: store.clone(),
                 metrics: metrics.clone(),
                 wake: wake.clone(),
+                planner: planner.clone(),
             }
         });
         let settings = pollers::PollSettings {
@@ -213,6 +214,9 @@ impl Scheduler {
     /// jobs.
     pub fn wake_jobs_with(&mut self, jobs: Arc<Notify>) {
         if let Some(planner) = &mut self.planner {
+            planner.jobs_wake = jobs.clone();
+        }
+        if let Some(planner) = self.intake.as_mut().and_then(|it| it.planner.as_mut()) {
             planner.jobs_wake = jobs;
         }
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use taskotron_store::events::{PendingEvent, PlanJob};
+use taskotron_store::events::{EventPlan, PendingEvent, PlanJob, Planned};
 use taskotron_store::jobs::{JobKey, NewJob, Requirements};
 use taskotron_store::{Store, StoreError};
 use taskotron_triggers::{Fact, PlanContext, PlannedJob, RuleSet};
@@ -169,8 +169,28 @@ async fn plan_one(
             }
         }
     }
-    let mut jobs = Vec::with_capacity(plan.jobs.len());
-    for job in &plan.jobs {
+    Some(finish(
+        planner,
+        &plan.jobs,
+        discovered_jobs,
+        notes,
+        retrigger,
+        revisions,
+    ))
+}
+
+/// The jobs and notes of an event from the rules' jobs (each needs its
+/// check's revision) and the jobs discovery found.
+fn finish(
+    planner: &Planner,
+    planned: &[PlannedJob],
+    discovered_jobs: Vec<PlanJob>,
+    mut notes: Vec<String>,
+    retrigger: bool,
+    revisions: &mut BTreeMap<String, Result<String, String>>,
+) -> EventPlan {
+    let mut jobs = Vec::with_capacity(planned.len() + discovered_jobs.len());
+    for job in planned {
         let revision = revisions
             .entry(job.task.clone())
             .or_insert_with(|| planner.revisions.of(&job.task));
@@ -185,7 +205,59 @@ async fn plan_one(
     }
     jobs.extend(discovered_jobs);
     let notes = (!notes.is_empty()).then(|| notes.join("; "));
-    Some((jobs, notes))
+    (jobs, notes)
+}
+
+impl Planner {
+    /// Plan an event on arrival, as [`Planner::plan_pending`] would plan it
+    /// later, unless its rules ask for a discovery (which talks to git and
+    /// is left to the planner): `None` then.
+    #[must_use]
+    pub fn plan_on_arrival(
+        &self,
+        fact: &serde_json::Value,
+        revisions: &mut BTreeMap<String, Result<String, String>>,
+    ) -> Option<EventPlan> {
+        let fact = match Fact::from_json(fact.clone()) {
+            Ok(it) => it,
+            Err(err) => return Some((Vec::new(), Some(format!("cannot plan: {err}")))),
+        };
+        let plan = taskotron_triggers::plan(&self.rules, &fact, &self.context);
+        if !plan.discoveries.is_empty() {
+            return None;
+        }
+        let mut notes = plan.notes;
+        if plan.matched.is_empty() {
+            notes.push("no rule matched".to_owned());
+        }
+        Some(finish(
+            self,
+            &plan.jobs,
+            Vec::new(),
+            notes,
+            fact.is_retrigger(),
+            revisions,
+        ))
+    }
+
+    /// Count what planning did, per event, and wake the workers when jobs
+    /// were inserted.
+    pub fn count(&self, planned: &[Option<Planned>]) -> usize {
+        let mut count = 0;
+        let mut inserted = 0;
+        for outcome in planned.iter().flatten() {
+            count += 1;
+            inserted += outcome.inserted.len();
+            self.metrics.job("inserted", outcome.inserted.len());
+            self.metrics.job("existing", outcome.existing.len());
+            self.metrics.job("debounced", outcome.debounced.len());
+        }
+        self.metrics.events_planned.inc_by(count as u64);
+        if inserted > 0 {
+            self.jobs_wake.notify_waiters();
+        }
+        count
+    }
 }
 
 fn plan_job(job: &PlannedJob, revision: &str, max_attempts: u32, rerun: bool) -> PlanJob {
@@ -243,15 +315,8 @@ impl Planner {
             return Ok(0);
         }
         let planned = self.store.plan_events(&batch).await?;
-        let mut count = 0;
-        let mut inserted = 0;
         for (event, outcome) in taken.iter().zip(&planned) {
             let Some(outcome) = outcome else { continue };
-            count += 1;
-            inserted += outcome.inserted.len();
-            self.metrics.job("inserted", outcome.inserted.len());
-            self.metrics.job("existing", outcome.existing.len());
-            self.metrics.job("debounced", outcome.debounced.len());
             tracing::debug!(
                 event = %event.uuid,
                 inserted = outcome.inserted.len(),
@@ -260,11 +325,7 @@ impl Planner {
                 "event planned"
             );
         }
-        self.metrics.events_planned.inc_by(count as u64);
-        if inserted > 0 {
-            self.jobs_wake.notify_waiters();
-        }
-        Ok(count)
+        Ok(self.count(&planned))
     }
 
     /// Plan until `shutdown`: at once when `wake` fires, and every second

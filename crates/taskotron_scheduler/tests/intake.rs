@@ -107,6 +107,7 @@ async fn every_message_becomes_one_event_and_is_acknowledged() {
         store: store.clone(),
         metrics: metrics.clone(),
         wake: wake.clone(),
+        planner: None,
     };
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(intake.run(shutdown.clone()));
@@ -251,4 +252,124 @@ async fn every_message_becomes_one_event_and_is_acknowledged() {
     items.sort();
     assert_eq!(items, ["FEDORA-2026-77", "tk-hello-1.2-1.fc44"]);
     assert!(jobs.iter().all(|it| it.max_attempts == 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arriving_messages_are_planned_in_the_transaction_that_records_them() {
+    let Some(url) = amqp_url() else { return };
+    let prefix = format!("taskotron.test.{}", uuid::Uuid::new_v4().simple());
+    let queue = format!("taskotron-intake-test-{}", uuid::Uuid::new_v4().simple());
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(tmp.path()).await.unwrap();
+    let metrics = Arc::new(SchedulerMetrics::default());
+    let wake = Arc::new(Notify::new());
+    let jobs_wake = Arc::new(Notify::new());
+    // Builds get rpmlint on arrival; updates ask for a discovery, which
+    // talks to git and is left to the planner.
+    let planner = Planner {
+        store: store.clone(),
+        rules: Arc::new(
+            taskotron_triggers::parse_rules(
+                "- when: {item_type: koji_build}\n  do: [{tasks: [dist.rpmlint]}]\n\
+                 - when: {item_type: bodhi_update}\n  do: [{discover: {repo: 'file:///nowhere/${item}.git', branch: main}}]\n",
+            )
+            .unwrap(),
+        ),
+        context: PlanContext::default(),
+        revisions: Revisions::default(),
+        max_attempts: 2,
+        metrics: metrics.clone(),
+        jobs_wake: jobs_wake.clone(),
+        discoverer: taskotron_scheduler::discover::Discoverer {
+            cache_dir: tmp.path().join("discover"),
+        },
+    };
+    let intake = Intake {
+        consumer: ConsumerConfig {
+            durable: false,
+            ..ConsumerConfig::new(&url, &queue, &prefix)
+        },
+        store: store.clone(),
+        metrics: metrics.clone(),
+        wake: wake.clone(),
+        planner: Some(planner),
+    };
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(intake.run(shutdown.clone()));
+    let mut registry = prometheus_client::registry::Registry::default();
+    metrics.register(&mut registry);
+    let encode = |registry: &prometheus_client::registry::Registry| {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, registry).unwrap();
+        text
+    };
+    let started = Instant::now();
+    while !encode(&registry).contains("\nscheduler_bus_connected 1\n") {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "intake never connected"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let woken = jobs_wake.notified();
+    let publisher = Publisher::connect(&url, "amq.topic").await.unwrap();
+    let complete = build_change(&prefix, 1, 1);
+    let update = ready_v3(&prefix, "FEDORA-2026-78", "tk-hello-1.2-1.fc44");
+    for message in [&complete, &complete, &update] {
+        publisher.publish(message).await.unwrap();
+    }
+    let started = Instant::now();
+    loop {
+        let events = store.list_events(&EventFilter::default()).await.unwrap();
+        if events.len() >= 2
+            && encode(&registry).contains("scheduler_messages_total{outcome=\"duplicate\"} 1")
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "intake did not record every message: {events:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    shutdown.cancel();
+    running.await.unwrap();
+    // The workers' long polls were woken for the build's job.
+    tokio::time::timeout(Duration::from_secs(5), woken)
+        .await
+        .expect("workers were not woken");
+
+    let events = store.list_events(&EventFilter::default()).await.unwrap();
+    assert_eq!(events.len(), 2, "{events:#?}");
+    let build = events
+        .iter()
+        .find(|it| it.message_id.as_deref() == Some(complete.id.as_str()))
+        .unwrap();
+    assert_eq!(build.state, EventState::Planned, "{build:?}");
+    assert_eq!(build.job_count, 1);
+    assert!(build.planned_at.is_some());
+    let full = store.get_event(&build.uuid).await.unwrap().unwrap();
+    assert_eq!(full.jobs.len(), 1, "{full:?}");
+    assert_eq!(full.jobs[0].1, "inserted");
+    let jobs = store.list_jobs(&JobFilter::default()).await.unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!(jobs[0].uuid, full.jobs[0].0);
+    assert_eq!(jobs[0].key.check, "dist.rpmlint");
+    assert_eq!(jobs[0].key.item, "tk-hello-1.2-1.fc44");
+    assert_eq!(jobs[0].max_attempts, 2);
+    // The update waits for the planner's discovery.
+    let ready = events
+        .iter()
+        .find(|it| it.message_id.as_deref() == Some(update.id.as_str()))
+        .unwrap();
+    assert_eq!(ready.state, EventState::New, "{ready:?}");
+    let text = encode(&registry);
+    for line in [
+        "\nscheduler_events_planned_total 1\n",
+        "scheduler_jobs_total{outcome=\"inserted\"} 1",
+        "scheduler_messages_total{outcome=\"recorded\"} 2",
+    ] {
+        assert!(text.contains(line), "{line} missing from\n{text}");
+    }
+    delete_queue(&url, &queue).await;
 }

@@ -267,30 +267,44 @@ macro_rules! event_from_row {
 /// databases take far more than 16 × this).
 const ROWS_PER_INSERT: usize = 500;
 
-/// Insert `$events` in `$tx` with multi-row `INSERT`s; evaluates to one
-/// [`Recorded`] per event, in order.
+/// What the planner made of an event: its jobs and planning notes.
+pub type EventPlan = (Vec<PlanJob>, Option<String>);
+
+/// Insert `$events` in `$tx` with multi-row `INSERT`s. `$plans` is empty,
+/// or holds one entry per event: an event with a plan is inserted planned
+/// (its job count and notes set; the caller inserts its jobs). Evaluates
+/// to one [`Recorded`] per event, in order, and the row ids of the
+/// inserted ones by uuid.
 macro_rules! insert_events {
-    ($tx:expr, $dialect:expr, $events:expr) => {{
+    ($tx:expr, $dialect:expr, $events:expr, $plans:expr) => {{
         let events: &[NewEvent] = $events;
+        let plans: &[Option<EventPlan>] = $plans;
         let dialect = $dialect;
+        let now = now_sql(dialect);
         let mut out: Vec<Recorded> = Vec::with_capacity(events.len());
+        let mut ids: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
         // PostgreSQL takes a batch as one JSON parameter (one statement
         // text, prepared once); SQLite takes multi-row VALUES.
         let rows_per_insert = match dialect {
             Dialect::Postgres => ROWS_PER_INSERT * 4,
             Dialect::Sqlite => ROWS_PER_INSERT,
         };
-        for chunk in events.chunks(rows_per_insert) {
+        for (number, chunk) in events.chunks(rows_per_insert).enumerate() {
+            let first = number * rows_per_insert;
             let uuids: Vec<String> = chunk
                 .iter()
                 .map(|_| uuid::Uuid::new_v4().to_string())
                 .collect();
+            let mut rows: Vec<Json> = Vec::new();
             let mut sql = Sql::new(
                 dialect,
                 "INSERT INTO events (uuid, source, message_id, natural_key, topic, schema_name, \
                  message_type, item_type, item, item_revision, fact, body, state, reason, \
-                 received_at) VALUES ",
+                 job_count, planned_at, received_at) ",
             );
+            if dialect == Dialect::Sqlite {
+                sql.push("VALUES ");
+            }
             for (idx, (event, uuid)) in chunk.iter().zip(&uuids).enumerate() {
                 let field = |name: &str| {
                     event
@@ -301,6 +315,27 @@ macro_rules! insert_events {
                         .map(str::to_owned)
                 };
                 let item = field("item");
+                let plan = plans.get(first + idx).and_then(Option::as_ref);
+                let (state, reason, job_count) = match plan {
+                    Some((jobs, notes)) => (
+                        EventState::Planned,
+                        notes.as_deref(),
+                        i64::try_from(jobs.len()).unwrap_or(i64::MAX),
+                    ),
+                    None => (event.state, event.reason.as_deref(), 0),
+                };
+                if dialect == Dialect::Postgres {
+                    rows.push(serde_json::json!({
+                        "u": uuid, "so": event.source, "mi": event.message_id,
+                        "nk": event.natural_key, "tp": event.topic, "sc": event.schema,
+                        "mt": field("message_type"), "it": field("item_type"),
+                        "i": item, "ir": field("item_revision").or(item.clone()),
+                        "f": event.fact.as_ref().map(Json::to_string),
+                        "b": event.body, "st": state.as_str(), "r": reason,
+                        "jc": job_count, "pl": plan.is_some(),
+                    }));
+                    continue;
+                }
                 if idx > 0 {
                     sql.push(", ");
                 }
@@ -317,66 +352,41 @@ macro_rules! insert_events {
                 sql.push(", ")
                     .opt_text(event.fact.as_ref().map(Json::to_string).as_deref());
                 sql.push(", ").opt_text(event.body.as_deref());
-                sql.push(", ").text(event.state.as_str());
-                sql.push(", ").opt_text(event.reason.as_deref());
-                sql.push(&format!(", {})", now_sql(dialect)));
+                sql.push(", ").text(state.as_str());
+                sql.push(", ").opt_text(reason);
+                sql.push(", ").int(job_count);
+                if plan.is_some() {
+                    sql.push(&format!(", {now}"));
+                } else {
+                    sql.push(", NULL");
+                }
+                sql.push(&format!(", {now})"));
             }
             if dialect == Dialect::Postgres {
-                let rows: Vec<Json> = chunk
-                    .iter()
-                    .zip(&uuids)
-                    .map(|(event, uuid)| {
-                        let field = |name: &str| {
-                            event
-                                .fact
-                                .as_ref()
-                                .and_then(|it| it.get(name))
-                                .and_then(Json::as_str)
-                                .map(str::to_owned)
-                        };
-                        let item = field("item");
-                        serde_json::json!({
-                            "u": uuid, "so": event.source, "mi": event.message_id,
-                            "nk": event.natural_key, "tp": event.topic, "sc": event.schema,
-                            "mt": field("message_type"), "it": field("item_type"),
-                            "i": item, "ir": field("item_revision").or(item.clone()),
-                            "f": event.fact.as_ref().map(Json::to_string),
-                            "b": event.body, "st": event.state.as_str(), "r": event.reason,
-                        })
-                    })
-                    .collect();
-                sql = Sql::new(
-                    dialect,
-                    &format!(
-                        "INSERT INTO events (uuid, source, message_id, natural_key, topic, \
-                         schema_name, message_type, item_type, item, item_revision, fact, body, \
-                         state, reason, received_at) SELECT r.u, r.so, r.mi, r.nk, r.tp, r.sc, \
-                         r.mt, r.it, r.i, r.ir, r.f, r.b, r.st, r.r, {} FROM jsonb_to_recordset(",
-                        now_sql(dialect)
-                    ),
-                );
+                sql.push(&format!(
+                    "SELECT r.u, r.so, r.mi, r.nk, r.tp, r.sc, r.mt, r.it, r.i, r.ir, r.f, r.b, \
+                     r.st, r.r, r.jc, CASE WHEN r.pl THEN {now} END, {now} FROM jsonb_to_recordset("
+                ));
                 sql.text(&Json::Array(rows).to_string());
                 sql.push(
                     "::jsonb) AS r(u text, so text, mi text, nk text, tp text, sc text, mt text, \
-                     it text, i text, ir text, f text, b text, st text, r text)",
+                     it text, i text, ir text, f text, b text, st text, r text, jc bigint, \
+                     pl boolean)",
                 );
             }
-            sql.push(" ON CONFLICT DO NOTHING RETURNING uuid");
-            let inserted: std::collections::HashSet<String> = query!(sql)
-                .fetch_all(&mut *$tx)
-                .await?
-                .iter()
-                .map(|row| row.try_get::<String, _>(0))
-                .collect::<Result<_, _>>()?;
+            sql.push(" ON CONFLICT DO NOTHING RETURNING id, uuid");
+            for row in query!(sql).fetch_all(&mut *$tx).await? {
+                ids.insert(row.try_get::<String, _>(1)?, row.try_get::<i64, _>(0)?);
+            }
             for uuid in uuids {
-                out.push(if inserted.contains(&uuid) {
+                out.push(if ids.contains_key(&uuid) {
                     Recorded::Inserted(uuid)
                 } else {
                     Recorded::Duplicate
                 });
             }
         }
-        out
+        (out, ids)
     }};
 }
 
@@ -391,6 +401,312 @@ macro_rules! max_rerun {
         sql.text = sql.text.replace(" AND j.rerun = ", " AND j.rerun >= ");
         let max: Option<i64> = query!(sql).fetch_one(&mut *$tx).await?.try_get(0)?;
         max
+    }};
+}
+
+/// Insert the jobs of `$batch` (event id, its jobs, notes) in `$tx` for
+/// the events whose entry in `$out` is `Some`, filling those entries in:
+/// plain jobs with multi-row inserts, re-runs and debounced jobs one by
+/// one, then the event-to-job links, and a wake-up for waiting workers.
+macro_rules! plan_jobs {
+    ($tx:expr, $dialect:expr, $batch:expr, $out:expr) => {{
+        let batch: &[(i64, Vec<PlanJob>, Option<String>)] = $batch;
+        let out: &mut Vec<Option<Planned>> = &mut $out;
+        let dialect = $dialect;
+        let now = now_sql(dialect);
+        // (event index, job, how) for event_jobs.
+        let mut links: Vec<(i64, i64, &'static str)> = Vec::new();
+        // Plain jobs: multi-row inserts; a key that has a job already
+        // (or that an earlier row of the batch took) is looked up after.
+        let mut plain: Vec<(usize, &PlanJob)> = batch
+            .iter()
+            .enumerate()
+            .filter(|(idx, _)| out[*idx].is_some())
+            .flat_map(|(idx, (_, jobs, _))| {
+                jobs.iter()
+                    .filter(|it| !it.rerun && it.debounce.is_none())
+                    .map(move |job| (idx, job))
+            })
+            .collect();
+        // In key order, so that transactions inserting the same keys take
+        // their locks in the same order and never deadlock each other.
+        plain.sort_by(|a, b| a.1.job.key.cmp(&b.1.job.key));
+        // PostgreSQL takes a whole batch as one JSON parameter, so the
+        // statement's text never changes and stays prepared; SQLite
+        // takes multi-row VALUES.
+        let rows_per_insert = match dialect {
+            Dialect::Postgres => ROWS_PER_INSERT * 8,
+            Dialect::Sqlite => ROWS_PER_INSERT / 2,
+        };
+        for chunk in plain.chunks(rows_per_insert) {
+            let uuids: Vec<String> = chunk
+                .iter()
+                .map(|_| uuid::Uuid::new_v4().to_string())
+                .collect();
+            let mut sql = Sql::new(dialect, "INSERT INTO jobs (uuid, ");
+            sql.push(KEY_COLUMNS);
+            sql.push(
+                ", state, priority, not_before, req_arch, req_sandbox, req_labels, \
+                 max_attempts, source, created_at, updated_at) VALUES ",
+            );
+            let mut labels_of: Vec<Vec<String>> = Vec::with_capacity(chunk.len());
+            let mut json_rows: Vec<Json> = Vec::new();
+            for (row, ((_, plan), uuid)) in chunk.iter().zip(&uuids).enumerate() {
+                if dialect == Dialect::Postgres {
+                    let job = &plan.job;
+                    let key = &job.key;
+                    let mut labels = job.requires.labels.clone();
+                    labels.sort();
+                    labels.dedup();
+                    json_rows.push(serde_json::json!({
+                        "uuid": uuid, "c": key.check, "cr": key.check_revision,
+                        "t": key.item_type, "i": key.item, "ir": key.item_revision,
+                        "a": key.arch, "p": job.priority, "d": micros(job.delay),
+                        "ra": job.requires.arch, "rs": job.requires.sandbox,
+                        "rl": labels.join(" "), "m": i64::from(job.max_attempts),
+                        "s": plan.source,
+                    }));
+                    labels_of.push(labels);
+                    continue;
+                }
+                let job = &plan.job;
+                let key = &job.key;
+                let mut labels = job.requires.labels.clone();
+                labels.sort();
+                labels.dedup();
+                if row > 0 {
+                    sql.push(", ");
+                }
+                sql.push("(").text(uuid).push(", ").text(&key.check);
+                sql.push(", ").text(&key.check_revision);
+                sql.push(", ").text(&key.item_type);
+                sql.push(", ").text(&key.item);
+                sql.push(", ").text(&key.item_revision);
+                sql.push(", ").text(&key.arch);
+                sql.push(", ").int(0);
+                sql.push(", 'queued', ").int(job.priority);
+                sql.push(&format!(", {now} + ")).int(micros(job.delay));
+                sql.push(", ").opt_text(job.requires.arch.as_deref());
+                sql.push(", ").opt_text(job.requires.sandbox.as_deref());
+                sql.push(", ").text(&labels.join(" "));
+                sql.push(", ").int(i64::from(job.max_attempts));
+                sql.push(", ").opt_text(plan.source.as_deref());
+                sql.push(&format!(", {now}, {now})"));
+                labels_of.push(labels);
+            }
+            if dialect == Dialect::Postgres {
+                sql = Sql::new(dialect, "INSERT INTO jobs (uuid, ");
+                sql.push(KEY_COLUMNS);
+                sql.push(&format!(
+                    ", state, priority, not_before, req_arch, req_sandbox, req_labels, \
+                     max_attempts, source, created_at, updated_at) \
+                     SELECT r.uuid, r.c, r.cr, r.t, r.i, r.ir, r.a, 0, 'queued', r.p, {now} + r.d, \
+                     r.ra, r.rs, r.rl, r.m, r.s, {now}, {now} FROM jsonb_to_recordset("
+                ));
+                sql.text(&Json::Array(json_rows).to_string());
+                sql.push(
+                    "::jsonb) AS r(uuid text, c text, cr text, t text, i text, ir text, a text, \
+                     p bigint, d bigint, ra text, rs text, rl text, m bigint, s text)",
+                );
+            }
+            sql.push(" ON CONFLICT (");
+            sql.push(KEY_COLUMNS);
+            sql.push(") DO NOTHING RETURNING id, uuid");
+            let mut inserted: std::collections::HashMap<String, i64> =
+                std::collections::HashMap::new();
+            for row in query!(sql).fetch_all(&mut *$tx).await? {
+                inserted.insert(row.try_get(1)?, row.try_get(0)?);
+            }
+            let mut label_rows: Vec<(i64, &str)> = Vec::new();
+            let mut missing: Vec<usize> = Vec::new();
+            for (row, uuid) in uuids.iter().enumerate() {
+                let (idx, plan) = chunk[row];
+                match inserted.get(uuid) {
+                    Some(id) => {
+                        if let Some(planned) = out[idx].as_mut() {
+                            planned.inserted.push((plan.job.key.clone(), uuid.clone()));
+                        }
+                        links.push((batch[idx].0, *id, "inserted"));
+                        label_rows.extend(labels_of[row].iter().map(|it| (*id, it.as_str())));
+                    }
+                    None => missing.push(row),
+                }
+            }
+            if !missing.is_empty() {
+                let mut sql = Sql::new(dialect, "SELECT j.id, j.uuid, ");
+                sql.push(
+                    &KEY_COLUMNS
+                        .split(", ")
+                        .map(|it| format!("j.{it}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                );
+                sql.push(" FROM jobs j WHERE (");
+                sql.push(
+                    &KEY_COLUMNS
+                        .split(", ")
+                        .map(|it| format!("j.{it}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                );
+                sql.push(") IN (VALUES ");
+                for (n, row) in missing.iter().enumerate() {
+                    let key = &chunk[*row].1.job.key;
+                    if n > 0 {
+                        sql.push(", ");
+                    }
+                    sql.push("(").text(&key.check);
+                    sql.push(", ").text(&key.check_revision);
+                    sql.push(", ").text(&key.item_type);
+                    sql.push(", ").text(&key.item);
+                    sql.push(", ").text(&key.item_revision);
+                    sql.push(", ").text(&key.arch);
+                    sql.push(", ").int(0).push(")");
+                }
+                sql.push(")");
+                let mut found: std::collections::HashMap<JobKey, (i64, String)> =
+                    std::collections::HashMap::new();
+                for row in query!(sql).fetch_all(&mut *$tx).await? {
+                    let key = key_from_row!(row, 2);
+                    found.insert(key, (row.try_get(0)?, row.try_get(1)?));
+                }
+                for row in missing {
+                    let (idx, plan) = chunk[row];
+                    let mut key = plan.job.key.clone();
+                    key.rerun = 0;
+                    let (id, uuid) = found.get(&key).cloned().ok_or_else(|| {
+                        StoreError::Write(format!("job {key} vanished while it was planned"))
+                    })?;
+                    if let Some(planned) = out[idx].as_mut() {
+                        planned.existing.push((key, uuid));
+                    }
+                    links.push((batch[idx].0, id, "existing"));
+                }
+            }
+            for rows in label_rows.chunks(ROWS_PER_INSERT) {
+                let mut sql =
+                    Sql::new(dialect, "INSERT INTO job_labels (job_id, label) VALUES ");
+                for (n, (id, label)) in rows.iter().enumerate() {
+                    if n > 0 {
+                        sql.push(", ");
+                    }
+                    sql.push("(").int(*id).push(", ").text(label).push(")");
+                }
+                query!(sql).execute(&mut *$tx).await?;
+            }
+        }
+        // Re-runs and debounced jobs, one by one.
+        for (idx, (_, jobs, _)) in batch.iter().enumerate() {
+            let Some(event_id) = out[idx].as_ref().map(|_| batch[idx].0) else {
+                continue;
+            };
+            for plan in jobs.iter().filter(|it| it.rerun || it.debounce.is_some()) {
+                let job = &plan.job;
+                let mut key = job.key.clone();
+                key.rerun = 0;
+                let mut how = "inserted";
+                let mut folded = None;
+                if plan.rerun {
+                    if let Some(max) = max_rerun!($tx, dialect, key) {
+                        key.rerun = u32::try_from(max + 1).unwrap_or(u32::MAX);
+                        how = "rerun";
+                    }
+                } else if let Some(delay) = plan.debounce {
+                    let mut sql = Sql::new(
+                        dialect,
+                        "SELECT j.id, j.uuid FROM jobs j WHERE j.check_name = ",
+                    );
+                    sql.text(&key.check);
+                    sql.push(" AND j.check_revision = ")
+                        .text(&key.check_revision);
+                    sql.push(" AND j.item_type = ").text(&key.item_type);
+                    sql.push(" AND j.item = ").text(&key.item);
+                    sql.push(" AND j.arch = ").text(&key.arch);
+                    sql.push(&format!(
+                        " AND j.state = 'queued' AND j.not_before > {now} ORDER BY j.id DESC LIMIT 1"
+                    ));
+                    if let Some(row) = query!(sql).fetch_optional(&mut *$tx).await? {
+                        let id: i64 = row.try_get(0)?;
+                        let uuid: String = row.try_get(1)?;
+                        let mut sql = Sql::new(
+                            dialect,
+                            &format!(
+                                "UPDATE jobs SET updated_at = {now}, not_before = CASE WHEN not_before > {now} + "
+                            ),
+                        );
+                        sql.int(micros(delay));
+                        sql.push(&format!(" THEN not_before ELSE {now} + "));
+                        sql.int(micros(delay));
+                        sql.push(" END WHERE id = ").int(id);
+                        query!(sql).execute(&mut *$tx).await?;
+                        folded = Some((id, uuid));
+                    }
+                }
+                let Some(planned) = out[idx].as_mut() else {
+                    continue;
+                };
+                let (job_id, how) = if let Some((id, uuid)) = folded {
+                    planned.debounced.push((key.clone(), uuid));
+                    (id, "debounced")
+                } else {
+                    let mut job = job.clone();
+                    if let Some(delay) = plan.debounce.filter(|_| how != "rerun") {
+                        job.delay = job.delay.max(delay);
+                    }
+                    let (id, enqueued) = insert_job!(
+                        $tx,
+                        dialect,
+                        &job,
+                        i64::from(key.rerun),
+                        plan.source.as_deref()
+                    );
+                    match enqueued {
+                        Enqueued::Inserted(uuid) => {
+                            planned.inserted.push((key.clone(), uuid));
+                            (id, how)
+                        }
+                        Enqueued::Existing(uuid) => {
+                            planned.existing.push((key.clone(), uuid));
+                            (id, "existing")
+                        }
+                    }
+                };
+                links.push((event_id, job_id, how));
+            }
+        }
+        if dialect == Dialect::Postgres && !links.is_empty() {
+            let rows: Vec<Json> = links
+                .iter()
+                .map(|(event, job, how)| serde_json::json!({"e": event, "j": job, "h": how}))
+                .collect();
+            let mut sql = Sql::new(
+                dialect,
+                "INSERT INTO event_jobs (event_id, job_id, how) SELECT r.e, r.j, r.h \
+                 FROM jsonb_to_recordset(",
+            );
+            sql.text(&Json::Array(rows).to_string());
+            sql.push("::jsonb) AS r(e bigint, j bigint, h text) ON CONFLICT DO NOTHING");
+            query!(sql).execute(&mut *$tx).await?;
+            links.clear();
+        }
+        for rows in links.chunks(ROWS_PER_INSERT) {
+            let mut sql = Sql::new(
+                dialect,
+                "INSERT INTO event_jobs (event_id, job_id, how) VALUES ",
+            );
+            for (n, (event_id, job_id, how)) in rows.iter().enumerate() {
+                if n > 0 {
+                    sql.push(", ");
+                }
+                sql.push("(").int(*event_id).push(", ").int(*job_id);
+                sql.push(", ").text(how).push(")");
+            }
+            sql.push(" ON CONFLICT DO NOTHING");
+            query!(sql).execute(&mut *$tx).await?;
+        }
+        if out.iter().flatten().any(|it| !it.inserted.is_empty()) {
+            notify_claimable!($tx, dialect);
+        }
     }};
 }
 
@@ -436,7 +752,7 @@ impl Store {
         let out: Vec<Recorded>;
         with_pool!(self, write, |pool, dialect| {
             let mut tx = begin!(pool, dialect);
-            out = insert_events!(tx, dialect, events);
+            out = insert_events!(tx, dialect, events, &[]).0;
             if let Some((name, value)) = watermark {
                 let found = out
                     .iter()
@@ -466,6 +782,72 @@ impl Store {
             tx.commit().await?;
         });
         Ok(out)
+    }
+
+    /// Record `events` and plan the ones with a plan in the same
+    /// transaction: `plans` holds one entry per event, and an event with
+    /// one is inserted planned, with its jobs, as [`Store::plan_events`]
+    /// would plan it later; the others are recorded as
+    /// [`Store::record_events`] does. A duplicate (its message id or natural
+    /// key was recorded before) writes nothing and plans nothing. Planning
+    /// on arrival spares the planner a second write of every event.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::InvalidEvent`] or [`StoreError::InvalidJob`] for a
+    /// malformed event or job (nothing is written), or a database error.
+    pub async fn record_and_plan(
+        &self,
+        events: &[NewEvent],
+        plans: &[Option<EventPlan>],
+    ) -> Result<(Vec<Recorded>, Vec<Option<Planned>>), StoreError> {
+        if plans.len() != events.len() {
+            return Err(StoreError::Write(format!(
+                "{} plans for {} events",
+                plans.len(),
+                events.len()
+            )));
+        }
+        for (event, plan) in events.iter().zip(plans) {
+            check_event(event)?;
+            if let Some((jobs, _)) = plan {
+                if event.state != EventState::New {
+                    return Err(StoreError::InvalidEvent(
+                        "only a new event can be planned on arrival",
+                    ));
+                }
+                for job in jobs {
+                    check_new_job(&job.job)?;
+                }
+            }
+        }
+        let recorded: Vec<Recorded>;
+        let mut planned: Vec<Option<Planned>> = vec![None; events.len()];
+        with_pool!(self, write, |pool, dialect| {
+            let mut tx = begin!(pool, dialect);
+            let (out, ids) = insert_events!(tx, dialect, events, plans);
+            // The inserted events with a plan, in the planner's shape.
+            let mut batch: Vec<(i64, Vec<PlanJob>, Option<String>)> = Vec::new();
+            let mut at: Vec<usize> = Vec::new();
+            for (idx, (outcome, plan)) in out.iter().zip(plans).enumerate() {
+                if let (Recorded::Inserted(uuid), Some((jobs, notes))) = (outcome, plan)
+                    && let Some(id) = ids.get(uuid)
+                {
+                    batch.push((*id, jobs.clone(), notes.clone()));
+                    at.push(idx);
+                }
+            }
+            if !batch.is_empty() {
+                let mut done: Vec<Option<Planned>> = vec![Some(Planned::default()); batch.len()];
+                plan_jobs!(tx, dialect, &batch, done);
+                for (idx, outcome) in at.into_iter().zip(done) {
+                    planned[idx] = outcome;
+                }
+            }
+            tx.commit().await?;
+            recorded = out;
+        });
+        Ok((recorded, planned))
     }
 
     /// Count a failed poller run, keeping its watermark.
@@ -641,296 +1023,7 @@ impl Store {
                 .iter()
                 .map(|(id, _, _)| owned.contains(id).then(Planned::default))
                 .collect();
-            // (event index, job, how) for event_jobs.
-            let mut links: Vec<(i64, i64, &'static str)> = Vec::new();
-            // Plain jobs: multi-row inserts; a key that has a job already
-            // (or that an earlier row of the batch took) is looked up after.
-            let plain: Vec<(usize, &PlanJob)> = batch
-                .iter()
-                .enumerate()
-                .filter(|(_, (id, _, _))| owned.contains(id))
-                .flat_map(|(idx, (_, jobs, _))| {
-                    jobs.iter()
-                        .filter(|it| !it.rerun && it.debounce.is_none())
-                        .map(move |job| (idx, job))
-                })
-                .collect();
-            // PostgreSQL takes a whole batch as one JSON parameter, so the
-            // statement's text never changes and stays prepared; SQLite
-            // takes multi-row VALUES.
-            let rows_per_insert = match dialect {
-                Dialect::Postgres => ROWS_PER_INSERT * 8,
-                Dialect::Sqlite => ROWS_PER_INSERT / 2,
-            };
-            for chunk in plain.chunks(rows_per_insert) {
-                let uuids: Vec<String> = chunk
-                    .iter()
-                    .map(|_| uuid::Uuid::new_v4().to_string())
-                    .collect();
-                let mut sql = Sql::new(dialect, "INSERT INTO jobs (uuid, ");
-                sql.push(KEY_COLUMNS);
-                sql.push(
-                    ", state, priority, not_before, req_arch, req_sandbox, req_labels, \
-                     max_attempts, source, created_at, updated_at) VALUES ",
-                );
-                let mut labels_of: Vec<Vec<String>> = Vec::with_capacity(chunk.len());
-                let mut json_rows: Vec<Json> = Vec::new();
-                for (row, ((_, plan), uuid)) in chunk.iter().zip(&uuids).enumerate() {
-                    if dialect == Dialect::Postgres {
-                        let job = &plan.job;
-                        let key = &job.key;
-                        let mut labels = job.requires.labels.clone();
-                        labels.sort();
-                        labels.dedup();
-                        json_rows.push(serde_json::json!({
-                            "uuid": uuid, "c": key.check, "cr": key.check_revision,
-                            "t": key.item_type, "i": key.item, "ir": key.item_revision,
-                            "a": key.arch, "p": job.priority, "d": micros(job.delay),
-                            "ra": job.requires.arch, "rs": job.requires.sandbox,
-                            "rl": labels.join(" "), "m": i64::from(job.max_attempts),
-                            "s": plan.source,
-                        }));
-                        labels_of.push(labels);
-                        continue;
-                    }
-                    let job = &plan.job;
-                    let key = &job.key;
-                    let mut labels = job.requires.labels.clone();
-                    labels.sort();
-                    labels.dedup();
-                    if row > 0 {
-                        sql.push(", ");
-                    }
-                    sql.push("(").text(uuid).push(", ").text(&key.check);
-                    sql.push(", ").text(&key.check_revision);
-                    sql.push(", ").text(&key.item_type);
-                    sql.push(", ").text(&key.item);
-                    sql.push(", ").text(&key.item_revision);
-                    sql.push(", ").text(&key.arch);
-                    sql.push(", ").int(0);
-                    sql.push(", 'queued', ").int(job.priority);
-                    sql.push(&format!(", {now} + ")).int(micros(job.delay));
-                    sql.push(", ").opt_text(job.requires.arch.as_deref());
-                    sql.push(", ").opt_text(job.requires.sandbox.as_deref());
-                    sql.push(", ").text(&labels.join(" "));
-                    sql.push(", ").int(i64::from(job.max_attempts));
-                    sql.push(", ").opt_text(plan.source.as_deref());
-                    sql.push(&format!(", {now}, {now})"));
-                    labels_of.push(labels);
-                }
-                if dialect == Dialect::Postgres {
-                    sql = Sql::new(dialect, "INSERT INTO jobs (uuid, ");
-                    sql.push(KEY_COLUMNS);
-                    sql.push(&format!(
-                        ", state, priority, not_before, req_arch, req_sandbox, req_labels, \
-                         max_attempts, source, created_at, updated_at) \
-                         SELECT r.uuid, r.c, r.cr, r.t, r.i, r.ir, r.a, 0, 'queued', r.p, {now} + r.d, \
-                         r.ra, r.rs, r.rl, r.m, r.s, {now}, {now} FROM jsonb_to_recordset("
-                    ));
-                    sql.text(&Json::Array(json_rows).to_string());
-                    sql.push(
-                        "::jsonb) AS r(uuid text, c text, cr text, t text, i text, ir text, a text, \
-                         p bigint, d bigint, ra text, rs text, rl text, m bigint, s text)",
-                    );
-                }
-                sql.push(" ON CONFLICT (");
-                sql.push(KEY_COLUMNS);
-                sql.push(") DO NOTHING RETURNING id, uuid");
-                let mut inserted: std::collections::HashMap<String, i64> =
-                    std::collections::HashMap::new();
-                for row in query!(sql).fetch_all(&mut *tx).await? {
-                    inserted.insert(row.try_get(1)?, row.try_get(0)?);
-                }
-                let mut label_rows: Vec<(i64, &str)> = Vec::new();
-                let mut missing: Vec<usize> = Vec::new();
-                for (row, uuid) in uuids.iter().enumerate() {
-                    let (idx, plan) = chunk[row];
-                    match inserted.get(uuid) {
-                        Some(id) => {
-                            if let Some(planned) = out[idx].as_mut() {
-                                planned.inserted.push((plan.job.key.clone(), uuid.clone()));
-                            }
-                            links.push((batch[idx].0, *id, "inserted"));
-                            label_rows.extend(labels_of[row].iter().map(|it| (*id, it.as_str())));
-                        }
-                        None => missing.push(row),
-                    }
-                }
-                if !missing.is_empty() {
-                    let mut sql = Sql::new(dialect, "SELECT j.id, j.uuid, ");
-                    sql.push(
-                        &KEY_COLUMNS
-                            .split(", ")
-                            .map(|it| format!("j.{it}"))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    );
-                    sql.push(" FROM jobs j WHERE (");
-                    sql.push(
-                        &KEY_COLUMNS
-                            .split(", ")
-                            .map(|it| format!("j.{it}"))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    );
-                    sql.push(") IN (VALUES ");
-                    for (n, row) in missing.iter().enumerate() {
-                        let key = &chunk[*row].1.job.key;
-                        if n > 0 {
-                            sql.push(", ");
-                        }
-                        sql.push("(").text(&key.check);
-                        sql.push(", ").text(&key.check_revision);
-                        sql.push(", ").text(&key.item_type);
-                        sql.push(", ").text(&key.item);
-                        sql.push(", ").text(&key.item_revision);
-                        sql.push(", ").text(&key.arch);
-                        sql.push(", ").int(0).push(")");
-                    }
-                    sql.push(")");
-                    let mut found: std::collections::HashMap<JobKey, (i64, String)> =
-                        std::collections::HashMap::new();
-                    for row in query!(sql).fetch_all(&mut *tx).await? {
-                        let key = key_from_row!(row, 2);
-                        found.insert(key, (row.try_get(0)?, row.try_get(1)?));
-                    }
-                    for row in missing {
-                        let (idx, plan) = chunk[row];
-                        let mut key = plan.job.key.clone();
-                        key.rerun = 0;
-                        let (id, uuid) = found.get(&key).cloned().ok_or_else(|| {
-                            StoreError::Write(format!("job {key} vanished while it was planned"))
-                        })?;
-                        if let Some(planned) = out[idx].as_mut() {
-                            planned.existing.push((key, uuid));
-                        }
-                        links.push((batch[idx].0, id, "existing"));
-                    }
-                }
-                for rows in label_rows.chunks(ROWS_PER_INSERT) {
-                    let mut sql =
-                        Sql::new(dialect, "INSERT INTO job_labels (job_id, label) VALUES ");
-                    for (n, (id, label)) in rows.iter().enumerate() {
-                        if n > 0 {
-                            sql.push(", ");
-                        }
-                        sql.push("(").int(*id).push(", ").text(label).push(")");
-                    }
-                    query!(sql).execute(&mut *tx).await?;
-                }
-            }
-            // Re-runs and debounced jobs, one by one.
-            for (idx, (_, jobs, _)) in batch.iter().enumerate() {
-                let Some(event_id) = out[idx].as_ref().map(|_| batch[idx].0) else {
-                    continue;
-                };
-                for plan in jobs.iter().filter(|it| it.rerun || it.debounce.is_some()) {
-                    let job = &plan.job;
-                    let mut key = job.key.clone();
-                    key.rerun = 0;
-                    let mut how = "inserted";
-                    let mut folded = None;
-                    if plan.rerun {
-                        if let Some(max) = max_rerun!(tx, dialect, key) {
-                            key.rerun = u32::try_from(max + 1).unwrap_or(u32::MAX);
-                            how = "rerun";
-                        }
-                    } else if let Some(delay) = plan.debounce {
-                        let mut sql = Sql::new(
-                            dialect,
-                            "SELECT j.id, j.uuid FROM jobs j WHERE j.check_name = ",
-                        );
-                        sql.text(&key.check);
-                        sql.push(" AND j.check_revision = ")
-                            .text(&key.check_revision);
-                        sql.push(" AND j.item_type = ").text(&key.item_type);
-                        sql.push(" AND j.item = ").text(&key.item);
-                        sql.push(" AND j.arch = ").text(&key.arch);
-                        sql.push(&format!(
-                            " AND j.state = 'queued' AND j.not_before > {now} ORDER BY j.id DESC LIMIT 1"
-                        ));
-                        if let Some(row) = query!(sql).fetch_optional(&mut *tx).await? {
-                            let id: i64 = row.try_get(0)?;
-                            let uuid: String = row.try_get(1)?;
-                            let mut sql = Sql::new(
-                                dialect,
-                                &format!(
-                                    "UPDATE jobs SET updated_at = {now}, not_before = CASE WHEN not_before > {now} + "
-                                ),
-                            );
-                            sql.int(micros(delay));
-                            sql.push(&format!(" THEN not_before ELSE {now} + "));
-                            sql.int(micros(delay));
-                            sql.push(" END WHERE id = ").int(id);
-                            query!(sql).execute(&mut *tx).await?;
-                            folded = Some((id, uuid));
-                        }
-                    }
-                    let Some(planned) = out[idx].as_mut() else {
-                        continue;
-                    };
-                    let (job_id, how) = if let Some((id, uuid)) = folded {
-                        planned.debounced.push((key.clone(), uuid));
-                        (id, "debounced")
-                    } else {
-                        let mut job = job.clone();
-                        if let Some(delay) = plan.debounce.filter(|_| how != "rerun") {
-                            job.delay = job.delay.max(delay);
-                        }
-                        let (id, enqueued) = insert_job!(
-                            tx,
-                            dialect,
-                            &job,
-                            i64::from(key.rerun),
-                            plan.source.as_deref()
-                        );
-                        match enqueued {
-                            Enqueued::Inserted(uuid) => {
-                                planned.inserted.push((key.clone(), uuid));
-                                (id, how)
-                            }
-                            Enqueued::Existing(uuid) => {
-                                planned.existing.push((key.clone(), uuid));
-                                (id, "existing")
-                            }
-                        }
-                    };
-                    links.push((event_id, job_id, how));
-                }
-            }
-            if dialect == Dialect::Postgres && !links.is_empty() {
-                let rows: Vec<Json> = links
-                    .iter()
-                    .map(|(event, job, how)| serde_json::json!({"e": event, "j": job, "h": how}))
-                    .collect();
-                let mut sql = Sql::new(
-                    dialect,
-                    "INSERT INTO event_jobs (event_id, job_id, how) SELECT r.e, r.j, r.h \
-                     FROM jsonb_to_recordset(",
-                );
-                sql.text(&Json::Array(rows).to_string());
-                sql.push("::jsonb) AS r(e bigint, j bigint, h text) ON CONFLICT DO NOTHING");
-                query!(sql).execute(&mut *tx).await?;
-                links.clear();
-            }
-            for rows in links.chunks(ROWS_PER_INSERT) {
-                let mut sql = Sql::new(
-                    dialect,
-                    "INSERT INTO event_jobs (event_id, job_id, how) VALUES ",
-                );
-                for (n, (event_id, job_id, how)) in rows.iter().enumerate() {
-                    if n > 0 {
-                        sql.push(", ");
-                    }
-                    sql.push("(").int(*event_id).push(", ").int(*job_id);
-                    sql.push(", ").text(how).push(")");
-                }
-                sql.push(" ON CONFLICT DO NOTHING");
-                query!(sql).execute(&mut *tx).await?;
-            }
-            if out.iter().flatten().any(|it| !it.inserted.is_empty()) {
-                notify_claimable!(tx, dialect);
-            }
+            plan_jobs!(tx, dialect, batch, out);
             tx.commit().await?;
         });
         Ok(out)

@@ -171,7 +171,13 @@ async fn planning_makes_each_job_once_and_only_once_per_event() {
         let second = out[1].as_ref().unwrap();
         assert_eq!(second.inserted.len(), 1);
         assert_eq!(second.existing.len(), 1);
-        assert_eq!(second.existing[0].1, first.inserted[0].1);
+        // The job the first event inserted for that key.
+        let made = first
+            .inserted
+            .iter()
+            .find(|(key, _)| *key == second.existing[0].0)
+            .unwrap();
+        assert_eq!(second.existing[0].1, made.1);
         // Planning again (a second planner, or a restart): nothing happens.
         let again = store.plan_events(&batch).await.unwrap();
         assert_eq!(again, vec![None, None]);
@@ -190,6 +196,118 @@ async fn planning_makes_each_job_once_and_only_once_per_event() {
         let mut how: Vec<&str> = event.jobs.iter().map(|(_, how)| how.as_str()).collect();
         how.sort_unstable();
         assert_eq!(how, ["existing", "inserted"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn events_planned_on_arrival_get_their_jobs_in_the_same_transaction() {
+    each_backend(|store| async move {
+        // An existing job for c-1-1: planning it again finds it.
+        store
+            .record_and_plan(
+                &[build_event(Some("m0"), "c-1-1", "bus")],
+                &[Some((
+                    vec![plan_job("dist.rpmlint", "c-1-1", "x86_64")],
+                    None,
+                ))],
+            )
+            .await
+            .unwrap();
+        let events = [
+            build_event(Some("m1"), "a-1-1", "bus"),
+            build_event(Some("m2"), "b-1-1", "bus"),
+            // A duplicate of m1 by natural key: nothing written or planned.
+            build_event(None, "a-1-1", "koji"),
+            // Another event about c-1-1 (a tag, say) asks for its job again.
+            NewEvent {
+                natural_key: Some("koji_tag:c-1-1:f44:tagged".into()),
+                ..build_event(Some("m3"), "c-1-1", "bus")
+            },
+        ];
+        let plans = [
+            Some((
+                vec![
+                    plan_job("dist.rpmlint", "a-1-1", "x86_64"),
+                    plan_job("dist.rpmlint", "a-1-1", "aarch64"),
+                ],
+                Some("one note".to_owned()),
+            )),
+            None,
+            Some((vec![plan_job("dist.rpmlint", "a-1-1", "s390x")], None)),
+            Some((vec![plan_job("dist.rpmlint", "c-1-1", "x86_64")], None)),
+        ];
+        let (recorded, planned) = store.record_and_plan(&events, &plans).await.unwrap();
+        assert!(matches!(recorded[0], Recorded::Inserted(_)));
+        assert!(matches!(recorded[1], Recorded::Inserted(_)));
+        assert_eq!(recorded[2], Recorded::Duplicate);
+        assert!(matches!(recorded[3], Recorded::Inserted(_)));
+        assert_eq!(planned[0].as_ref().unwrap().inserted.len(), 2);
+        assert!(planned[1].is_none());
+        assert!(planned[2].is_none(), "a duplicate plans nothing");
+        let existing = planned[3].as_ref().unwrap();
+        assert!(existing.inserted.is_empty());
+        assert_eq!(existing.existing.len(), 1);
+
+        let uuid_of = |it: &Recorded| match it {
+            Recorded::Inserted(uuid) => uuid.clone(),
+            Recorded::Duplicate => panic!("not inserted"),
+        };
+        let a = store
+            .get_event(&uuid_of(&recorded[0]))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(a.state, EventState::Planned);
+        assert_eq!(a.job_count, 2);
+        assert_eq!(a.reason.as_deref(), Some("one note"));
+        assert!(a.planned_at.is_some());
+        assert_eq!(a.jobs.len(), 2);
+        assert!(a.jobs.iter().all(|(_, how)| how == "inserted"));
+        let b = store
+            .get_event(&uuid_of(&recorded[1]))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(b.state, EventState::New);
+        assert_eq!(b.planned_at, None);
+        assert_eq!(b.job_count, 0);
+        let c = store
+            .get_event(&uuid_of(&recorded[3]))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.state, EventState::Planned);
+        assert_eq!(c.jobs.len(), 1);
+        assert_eq!(c.jobs[0].1, "existing");
+        // The planner sees only the event left without a plan.
+        let pending = store.new_events(100).await.unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].uuid, b.uuid);
+        let jobs = store.list_jobs(&JobFilter::default()).await.unwrap();
+        assert_eq!(jobs.len(), 3, "{jobs:?}");
+        assert!(jobs.iter().all(|it| it.state == JobState::Queued));
+
+        // A malformed job writes nothing, not even the events.
+        let mut bad = plan_job("dist.rpmlint", "d-1-1", "x86_64");
+        bad.job.max_attempts = 0;
+        let err = store
+            .record_and_plan(
+                &[build_event(Some("m4"), "d-1-1", "bus")],
+                &[Some((vec![bad], None))],
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::InvalidJob { .. }), "{err:?}");
+        let all = store.list_events(&EventFilter::default()).await.unwrap();
+        assert!(all.iter().all(|it| it.item.as_deref() != Some("d-1-1")));
+        // Plans must match the events one for one.
+        assert!(
+            store
+                .record_and_plan(&[build_event(Some("m5"), "e-1-1", "bus")], &[])
+                .await
+                .is_err()
+        );
     })
     .await;
 }
