@@ -687,17 +687,18 @@ async fn upload_artifacts(client: &Client, lease: &Lease, dir: &Path) {
     };
     let mut uploaded = 0_usize;
     'files: for (name, path) in &files {
-        let bytes = match tokio::fs::read(path).await {
-            Ok(it) => it,
-            Err(err) => {
-                tracing::warn!(error = %err, artifact = %name, "cannot read an artifact; it is not uploaded");
-                continue;
-            }
-        };
         let mut backoff = Backoff::default();
         for _ in 0..4 {
+            // Read for each try: one file at a time is in memory, once.
+            let bytes = match tokio::fs::read(path).await {
+                Ok(it) => it,
+                Err(err) => {
+                    tracing::warn!(error = %err, artifact = %name, "cannot read an artifact; it is not uploaded");
+                    continue 'files;
+                }
+            };
             match client
-                .put_artifact(&lease.uuid, lease.token, name, bytes.clone())
+                .put_artifact(&lease.uuid, lease.token, name, bytes)
                 .await
             {
                 Ok(()) => {
