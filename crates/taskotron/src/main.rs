@@ -71,8 +71,9 @@ enum Command {
     Jobs(cmd::inspect::JobsCommand),
     /// List the workers a server knows.
     Workers(cmd::inspect::PlainArgs),
-    /// The scheduler's state: events by state, pollers and their watermarks.
-    Status(cmd::inspect::PlainArgs),
+    /// The scheduler's state (events by state, pollers and their
+    /// watermarks), or with ITEM that item's expected-results ledger.
+    Status(cmd::inspect::StatusArgs),
 }
 
 fn main() -> ExitCode {

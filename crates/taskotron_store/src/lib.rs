@@ -19,6 +19,7 @@
 mod artifacts;
 pub mod events;
 pub mod jobs;
+pub mod ledger;
 mod outbox;
 pub mod resultsdb;
 mod sql;

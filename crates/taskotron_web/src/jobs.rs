@@ -440,8 +440,9 @@ pub async fn sweep_once(state: &AppState) -> Result<Vec<Expired>, StoreError> {
     Ok(expired)
 }
 
-/// The sweeper: [`sweep_once`] every `every`, for ever (abort the task to
-/// stop it). A failed pass is logged and the next one tries again.
+/// The sweeper: [`sweep_once`] and the ledger's placeholder writer
+/// ([`crate::ledger::placeholders_once`]) every `every`, for ever (abort
+/// the task to stop it). A failed pass is logged and the next one tries again.
 pub async fn run_sweeper(state: AppState, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -449,6 +450,9 @@ pub async fn run_sweeper(state: AppState, every: Duration) {
         tick.tick().await;
         if let Err(err) = sweep_once(&state).await {
             tracing::warn!(error = %err, "the lease sweeper failed; it tries again");
+        }
+        if let Err(err) = crate::ledger::placeholders_once(&state).await {
+            tracing::warn!(error = %err, "writing QUEUED and RUNNING results failed; the next pass tries again");
         }
     }
 }

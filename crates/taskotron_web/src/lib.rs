@@ -17,6 +17,7 @@ pub mod error;
 pub mod events;
 pub mod greenwave;
 pub mod jobs;
+pub mod ledger;
 pub mod outbox;
 pub mod resultsdb;
 pub mod waivers;
@@ -251,6 +252,7 @@ fn routes(state: AppState) -> Router {
         .merge(greenwave::routes())
         .merge(jobs::routes())
         .merge(events::routes())
+        .merge(ledger::routes())
         .merge(waivers::routes())
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .layer(TraceLayer::new_for_http())

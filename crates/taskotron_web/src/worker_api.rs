@@ -151,6 +151,14 @@ impl WorkerSettings {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The capabilities of every worker registered with this server.
+    pub(crate) fn registered(&self) -> Vec<WorkerCaps> {
+        self.registry()
+            .iter()
+            .map(|(name, info)| info.caps.caps(name))
+            .collect()
+    }
+
     /// The worker's name, checking its token; 404 when the API is disabled.
     fn authenticate(&self, headers: &HeaderMap) -> Result<String, ApiError> {
         match &self.auth {

@@ -104,6 +104,23 @@ pub(crate) struct PlainArgs {
     json: bool,
 }
 
+/// Arguments of `status`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct StatusArgs {
+    /// An item (an NVR, an update alias, …): show its expected-results
+    /// ledger, every check the rules called for and where it stands.
+    #[arg(value_name = "ITEM")]
+    item: Option<String>,
+    /// The item's type.
+    #[arg(long = "type", value_name = "TYPE", default_value = "koji_build")]
+    item_type: String,
+    #[command(flatten)]
+    server: ServerArgs,
+    /// Print the server's JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 fn query(pairs: &[(&str, Option<String>)]) -> String {
     let mut out = form_urlencoded::Serializer::new(String::new());
     for (name, value) in pairs {
@@ -303,9 +320,75 @@ pub(crate) fn workers(config_path: Option<&Path>, args: PlainArgs) -> i32 {
     })
 }
 
-pub(crate) fn status(config_path: Option<&Path>, args: PlainArgs) -> i32 {
+/// An item's ledger in words.
+fn print_ledger(ledger: &Value) -> String {
+    let mut out = format!("{} {}\n", cell(&ledger["item_type"]), cell(&ledger["item"]));
+    let rows: Vec<Vec<String>> = ledger["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|it| {
+            vec![
+                cell(&it["check"]),
+                cell(&it["arch"]),
+                cell(&it["reason_code"]),
+                cell(&it["reason"]),
+                cell(&it["job"]),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        out.push_str("no check was called for\n");
+    } else {
+        out.push_str(&table(&["CHECK", "ARCH", "STATE", "WHY", "JOB"], &rows));
+    }
+    let not_run: Vec<Vec<String>> = ledger["not_run"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|it| {
+            vec![
+                cell(&it["check"]),
+                cell(&it["reason_code"]),
+                cell(&it["reason"]),
+            ]
+        })
+        .collect();
+    if !not_run.is_empty() {
+        out.push_str("\nnot run:\n");
+        out.push_str(&table(&["CHECK", "WHY", "DETAIL"], &not_run));
+    }
+    let waiting = ledger["events"]["waiting_for_planner"]
+        .as_u64()
+        .unwrap_or(0);
+    if waiting > 0 {
+        out.push_str(&format!(
+            "\n{waiting} event(s) about it wait for the planner: more checks may come\n"
+        ));
+    }
+    out
+}
+
+pub(crate) fn status(config_path: Option<&Path>, args: StatusArgs) -> i32 {
     block_on(async move {
         let client = Client::new(config_path, &args.server)?;
+        if let Some(item) = &args.item {
+            let encode =
+                |it: &str| form_urlencoded::byte_serialize(it.as_bytes()).collect::<String>();
+            let ledger = client
+                .get(&format!(
+                    "/api/v1/items/{}/{}/expected",
+                    encode(&args.item_type),
+                    encode(item)
+                ))
+                .await?;
+            if args.json {
+                stdout(&format!("{ledger:#}\n"));
+            } else {
+                stdout(&print_ledger(&ledger));
+            }
+            return Ok(0);
+        }
         let scheduler = client.get("/api/v1/scheduler").await?;
         if args.json {
             stdout(&format!("{scheduler:#}\n"));
