@@ -441,7 +441,7 @@ pub async fn sweep_once(state: &AppState) -> Result<Vec<Expired>, StoreError> {
 }
 
 /// The sweeper: [`sweep_once`] and the ledger's placeholder writer
-/// ([`crate::ledger::placeholders_once`]) every `every`, for ever (abort
+/// ([`crate::ledger::placeholders`]) every `every`, for ever (abort
 /// the task to stop it). A failed pass is logged and the next one tries again.
 pub async fn run_sweeper(state: AppState, every: Duration) {
     let mut tick = tokio::time::interval(every);
@@ -451,7 +451,7 @@ pub async fn run_sweeper(state: AppState, every: Duration) {
         if let Err(err) = sweep_once(&state).await {
             tracing::warn!(error = %err, "the lease sweeper failed; it tries again");
         }
-        if let Err(err) = crate::ledger::placeholders_once(&state).await {
+        if let Err(err) = crate::ledger::placeholders(&state).await {
             tracing::warn!(error = %err, "writing QUEUED and RUNNING results failed; the next pass tries again");
         }
     }

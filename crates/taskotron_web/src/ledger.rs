@@ -297,7 +297,6 @@ pub async fn placeholders_once(state: &AppState) -> Result<usize, StoreError> {
         .store
         .pending_placeholders(PLACEHOLDERS_PER_PASS)
         .await?;
-    let mut marks = Vec::with_capacity(pending.len());
     let base = state
         .resultsdb
         .public_url
@@ -305,7 +304,9 @@ pub async fn placeholders_once(state: &AppState) -> Result<usize, StoreError> {
         .unwrap_or("")
         .trim_end_matches('/')
         .to_owned();
-    for placeholder in &pending {
+    // All at once: the store's writer commits concurrent results together.
+    let mut writes = tokio::task::JoinSet::new();
+    for placeholder in pending {
         let key = &placeholder.key;
         let note = match placeholder.outcome {
             "RUNNING" => format!(
@@ -334,13 +335,51 @@ pub async fn placeholders_once(state: &AppState) -> Result<usize, StoreError> {
                 ("type".to_owned(), key.item_type.clone()),
             ],
         };
-        if let Err(err) = state.store.create_result(&new, |_| None).await {
-            // Keep count of what was written, so it is not written twice.
-            state.store.mark_placeholders(&marks).await?;
-            return Err(err);
-        }
-        marks.push((placeholder.job_id, placeholder.mark.clone()));
+        let store = state.store.clone();
+        writes.spawn(async move {
+            store
+                .create_result(&new, |_| None)
+                .await
+                .map(|_| (placeholder.job_id, placeholder.mark))
+        });
     }
+    let mut marks = Vec::with_capacity(writes.len());
+    let mut failed = None;
+    while let Some(done) = writes.join_next().await {
+        match done {
+            Ok(Ok(mark)) => marks.push(mark),
+            Ok(Err(err)) => failed = Some(err),
+            Err(err) => {
+                failed = Some(StoreError::Write(format!(
+                    "a placeholder write died: {err}"
+                )));
+            }
+        }
+    }
+    // What was written is recorded even when some writes failed, so it is
+    // not written twice.
     state.store.mark_placeholders(&marks).await?;
+    if let Some(err) = failed {
+        return Err(err);
+    }
     Ok(marks.len())
+}
+
+/// Placeholder passes until one finds fewer than a full batch (at most 20
+/// in a row, so a flood never starves the sweeper). Answers how many it
+/// wrote.
+///
+/// # Errors
+///
+/// As [`placeholders_once`].
+pub async fn placeholders(state: &AppState) -> Result<usize, StoreError> {
+    let mut written = 0;
+    for _ in 0..20 {
+        let now = placeholders_once(state).await?;
+        written += now;
+        if now < PLACEHOLDERS_PER_PASS as usize {
+            break;
+        }
+    }
+    Ok(written)
 }
