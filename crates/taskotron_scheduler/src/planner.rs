@@ -93,6 +93,7 @@ async fn plan_one(
     };
     let plan = taskotron_triggers::plan(&planner.rules, &fact, &planner.context);
     let mut notes = plan.notes;
+    notes.extend(plan.excluded);
     if plan.matched.is_empty() {
         notes.push("no rule matched".to_owned());
     }
@@ -227,6 +228,7 @@ impl Planner {
             return None;
         }
         let mut notes = plan.notes;
+        notes.extend(plan.excluded);
         if plan.matched.is_empty() {
             notes.push("no rule matched".to_owned());
         }

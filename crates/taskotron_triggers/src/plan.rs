@@ -80,6 +80,10 @@ pub struct Plan {
     /// Problems that skipped part of an action (a `${field}` the event does
     /// not have).
     pub notes: Vec<String>,
+    /// Tasks a rule about this kind of event left out because its other
+    /// conditions did not hold, in words (`task `T` excluded by rule `R`:
+    /// …`), for the expected-results ledger.
+    pub excluded: Vec<String>,
 }
 
 /// Evaluate `rules` on `fact`.
@@ -90,6 +94,25 @@ pub fn plan(rules: &RuleSet, fact: &Fact, context: &PlanContext) -> Plan {
     let variables = variables(fact);
     for rule in &rules.rules {
         if !rule.when.matches(fact) {
+            if let Some(failing) = rule.when.exclusion(fact) {
+                let tests = failing.join(", ");
+                for action in &rule.actions {
+                    let what: Vec<String> = match &action.kind {
+                        ActionKind::Tasks(tasks) => {
+                            tasks.iter().map(|it| format!("task `{it}`")).collect()
+                        }
+                        ActionKind::Discover { repo, .. } => {
+                            vec![format!("tasks to discover in `{repo}`")]
+                        }
+                    };
+                    for it in what {
+                        out.excluded.push(format!(
+                            "{it} excluded by rule `{}`: its test of {tests} does not hold",
+                            rule.name
+                        ));
+                    }
+                }
+            }
             continue;
         }
         out.matched.push(rule.name.clone());
@@ -270,6 +293,29 @@ mod tests {
         Fact::new("KojiBuildPackageCompleted", "koji_build", &nvr, &nvr)
             .with("name", name)
             .with("release", "1.fc44")
+    }
+
+    #[test]
+    fn rules_about_the_event_say_what_they_excluded() {
+        let rules = parse_rules(RULES).expect("rules");
+        let kernel = plan(&rules, &build("kernel"), &PlanContext::default());
+        assert_eq!(kernel.matched, ["rule 1"]);
+        assert_eq!(
+            kernel.excluded,
+            [
+                "task `abicheck` excluded by rule `abi`: its test of name does not hold",
+                "task `rpmlint` excluded by rule `abi`: its test of name does not hold",
+                "tasks to discover in `https://src.example.org/rpms/${name}.git` excluded by \
+                 rule `abi`: its test of name does not hold",
+            ]
+        );
+        // A rule about other events excludes nothing; neither does one
+        // that matched.
+        assert!(
+            plan(&rules, &build("foo"), &PlanContext::default())
+                .excluded
+                .is_empty()
+        );
     }
 
     #[test]

@@ -57,6 +57,35 @@ pub enum Test {
 }
 
 impl Query {
+    /// When the query is about the fact's kind of event (it tests
+    /// `message_type` or `item_type` at its top level, and those tests
+    /// hold) but does not match: its top-level conditions that fail, as
+    /// their field names (`$or`, `$not`, `$and` for the others). `None`
+    /// when it matches or is about other events.
+    #[must_use]
+    pub fn exclusion(&self, fact: &Fact) -> Option<Vec<String>> {
+        let parts: &[Query] = match self {
+            Query::And(all) => all,
+            other => std::slice::from_ref(other),
+        };
+        let is_kind = |query: &Query| matches!(query, Query::Field { path, .. } if path == "message_type" || path == "item_type");
+        let kinds: Vec<&Query> = parts.iter().filter(|it| is_kind(it)).collect();
+        if kinds.is_empty() || !kinds.iter().all(|it| it.matches(fact)) {
+            return None;
+        }
+        let failing: Vec<String> = parts
+            .iter()
+            .filter(|it| !it.matches(fact))
+            .map(|it| match it {
+                Query::Field { path, .. } => path.clone(),
+                Query::Or(_) => "$or".to_owned(),
+                Query::Not(_) => "$not".to_owned(),
+                Query::And(_) => "$and".to_owned(),
+            })
+            .collect();
+        (!failing.is_empty()).then_some(failing)
+    }
+
     /// Whether `fact` satisfies the query.
     #[must_use]
     pub fn matches(&self, fact: &Fact) -> bool {

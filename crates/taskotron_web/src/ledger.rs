@@ -145,7 +145,9 @@ fn classify(note: &str) -> (&'static str, Option<String>) {
         .nth(1)
         .filter(|it| !it.is_empty())
         .map(str::to_owned);
-    if note == "no rule matched" {
+    if note.contains(" excluded by rule `") {
+        ("excluded", named.filter(|_| note.starts_with("task `")))
+    } else if note == "no rule matched" {
         ("no-rule-matched", None)
     } else if note.contains("task formula") || note.contains("check name") {
         ("task-missing", named)

@@ -169,7 +169,8 @@ async fn body(state: AppState, store: Store) {
                     ],
                     Some(
                         "no task formula for check `dist.missing` on this worker (looked for \
-                         /tasks/dist.missing/runtask.yml)"
+                         /tasks/dist.missing/runtask.yml); task `dist.kabi` excluded by rule \
+                         `kabi`: its test of name does not hold"
                             .to_owned(),
                     ),
                 )),
@@ -215,6 +216,10 @@ async fn body(state: AppState, store: Store) {
         "{all:#}"
     );
     assert!(codes.contains(&("event-ignored", &Value::Null)), "{all:#}");
+    assert!(
+        codes.contains(&("excluded", &json!("dist.kabi"))),
+        "{all:#}"
+    );
     assert_eq!(all["summary"]["queued"], 1);
 
     // Nothing stands in the result store yet; one pass writes a QUEUED
