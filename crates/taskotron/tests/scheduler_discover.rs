@@ -123,7 +123,8 @@ fn a_discovered_task_runs_from_its_repository() {
         format!(
             "[server]\nlisten = \"127.0.0.1:{port}\"\ndata-dir = \"data\"\n\n\
              [api]\nworker-tokens-file = \"workers.tokens\"\n\n\
-             [scheduler]\nrules = \"rules.yml\"\nkoji-poll = \"0s\"\nbodhi-poll = \"0s\"\n"
+             [scheduler]\nrules = \"rules.yml\"\nkoji-poll = \"0s\"\nbodhi-poll = \"0s\"\n\n\
+             [worker]\nlocal-slots = 0\n"
         ),
     )
     .unwrap();
@@ -220,4 +221,38 @@ fn a_discovered_task_runs_from_its_repository() {
     let event = get_json(&format!("{base}/api/v1/events/{uuid}")).unwrap();
     assert_eq!(event["state"], "planned");
     assert_eq!(event["jobs"][0]["uuid"], job["uuid"]);
+
+    // The build's expected-results ledger, on the command line: the one
+    // check its rules called for, finished, and the same as JSON.
+    let status = |json: bool| {
+        let mut command = taskotron(root);
+        command.args([
+            "--config",
+            "taskotron.toml",
+            "status",
+            "tk-hello-1.0-1.fc44",
+        ]);
+        if json {
+            command.arg("--json");
+        }
+        let out = command.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let printed = status(false);
+    assert!(printed.contains("koji_build tk-hello-1.0-1.fc44"), "{printed}");
+    let line = printed
+        .lines()
+        .find(|it| it.contains("pkg.smoke"))
+        .unwrap_or_else(|| panic!("no pkg.smoke in {printed}"));
+    assert!(line.contains("noarch") && line.contains("finished"), "{printed}");
+    let ledger: Value = serde_json::from_str(&status(true)).unwrap();
+    assert_eq!(ledger["checks"][0]["check"], "pkg.smoke", "{ledger:#}");
+    assert_eq!(ledger["checks"][0]["reason_code"], "finished", "{ledger:#}");
+    assert_eq!(ledger["checks"][0]["outcome"], "PASSED", "{ledger:#}");
+    assert_eq!(ledger["checks"][0]["job"], job["uuid"], "{ledger:#}");
 }
