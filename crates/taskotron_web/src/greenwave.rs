@@ -190,6 +190,65 @@ pub(crate) fn routes() -> Router<AppState> {
             "/api/v1.0/version",
             get(|| async { Redirect::permanent("/api/v1.0/about") }),
         )
+        .layer(axum::middleware::from_fn(jsonp))
+}
+
+/// The longest JSONP callback name accepted.
+const CALLBACK_MAX: usize = 128;
+
+/// `GET …?callback=NAME`: the JSON answer wrapped as `NAME(…);` with the
+/// type `application/javascript` (JSONP), as Greenwave's `@jsonp` answers.
+/// Unlike Greenwave, the name must be a JavaScript name (letters, digits,
+/// `_`, `$` and dots), or the answer is a 400: anything else would let a
+/// page inject script.
+async fn jsonp(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let callback = (request.method() == axum::http::Method::GET)
+        .then(|| {
+            form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
+                .find(|(key, _)| key == "callback")
+                .map(|(_, value)| value.into_owned())
+        })
+        .flatten();
+    let Some(callback) = callback else {
+        return next.run(request).await;
+    };
+    let valid = !callback.is_empty()
+        && callback.len() <= CALLBACK_MAX
+        && !callback.starts_with(|c: char| c.is_ascii_digit())
+        && callback
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '$' | '.'));
+    if !valid {
+        return bad(format!(
+            "callback: {callback:?} is not a JavaScript name (letters, digits, _, $ and dots, at most {CALLBACK_MAX})"
+        ))
+        .into_response();
+    }
+    let response = next.run(request).await;
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|it| it.to_str().ok())
+        .is_some_and(|it| it.starts_with("application/json"));
+    if !is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return ApiError::Internal("cannot read the answer to wrap it for JSONP".into())
+            .into_response();
+    };
+    let mut text = Vec::with_capacity(bytes.len() + callback.len() + 3);
+    text.extend_from_slice(callback.as_bytes());
+    text.push(b'(');
+    text.extend_from_slice(&bytes);
+    text.extend_from_slice(b");");
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/javascript"),
+    );
+    Response::from_parts(parts, axum::body::Body::from(text))
 }
 
 async fn about(State(state): State<AppState>) -> Json<Value> {

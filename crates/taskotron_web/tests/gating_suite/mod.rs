@@ -569,7 +569,7 @@ pub(crate) async fn bad_requests_say_what_is_wrong<H: Http>(api: &H) {
 
 /// §4.3: the landing page, `/about`, `/version`, `/policies`,
 /// `/subject_types`, the CORS preflight, `validate-gating-yaml`,
-/// `/healthcheck`; and doubled slashes served as single ones.
+/// `/healthcheck`, JSONP; and doubled slashes served as single ones.
 pub(crate) async fn the_other_greenwave_endpoints<H: Http>(api: &H) {
     let (status, landing) = get(api, "/api/v1.0/").await;
     assert_eq!(status, 200, "{landing}");
@@ -651,6 +651,38 @@ pub(crate) async fn the_other_greenwave_endpoints<H: Http>(api: &H) {
     assert_eq!(
         (status, health),
         (200, json!({"message": "Health check OK"}))
+    );
+
+    // JSONP: ?callback= wraps the JSON of the GET endpoints.
+    for path in [
+        "/api/v1.0/about",
+        "/api/v1.0/policies",
+        "/api/v1.0/subject_types",
+    ] {
+        let (_, plain) = get(api, path).await;
+        let answer = api
+            .send("GET", &format!("{path}?callback=show.it"), &[], "")
+            .await;
+        assert_eq!(answer.status, 200, "{path}: {}", answer.text);
+        assert_eq!(
+            answer.header("content-type"),
+            Some("application/javascript")
+        );
+        let inner = answer
+            .text
+            .strip_prefix("show.it(")
+            .and_then(|it| it.strip_suffix(");"))
+            .unwrap_or_else(|| panic!("{path}: not wrapped: {}", answer.text));
+        assert_eq!(serde_json::from_str::<Value>(inner).ok(), Some(plain));
+    }
+    let answer = api
+        .send("GET", "/api/v1.0/about?callback=alert(1)//", &[], "")
+        .await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert!(
+        answer.json()["message"]
+            .as_str()
+            .is_some_and(|it| it.starts_with("callback:"))
     );
 
     // Doubled slashes, as clients joining a base URL ending in / make them:
