@@ -119,6 +119,9 @@ struct Builder<'a> {
     sym_deps: Vec<Vec<u32>>,
     /// (constraint, dependency id, next in the chain).
     sym_dep_chain: Vec<(Option<Constraint>, u32, u32)>,
+    /// Per repository and string: the rich dependency it is (u32::MAX:
+    /// not yet known).
+    sym_rich: Vec<Vec<u32>>,
     /// While true, new dependencies get their providers later, all at once
     /// ([`Builder::resolve_deferred`]).
     deferred: bool,
@@ -412,6 +415,10 @@ impl<'a> Pool<'a> {
                 .map(|(repo, _)| vec![u32::MAX; repo.string_count()])
                 .collect(),
             sym_dep_chain: Vec::new(),
+            sym_rich: repos
+                .iter()
+                .map(|(repo, _)| vec![u32::MAX; repo.string_count()])
+                .collect(),
             deferred: true,
             rich_waiting: Vec::new(),
         };
@@ -457,6 +464,8 @@ impl<'a> Pool<'a> {
         let mut id: PkgId = 0;
         let mut file_caps = Vec::new();
         for (index, (repo, _)) in repos.iter().enumerate() {
+            // The rich dependencies whose leaves are registered already.
+            let mut rich_seen = vec![false; repo.string_count()];
             for package in repo.packages() {
                 let solvable = &solvables[id as usize];
                 if solvable.rank.is_some() {
@@ -487,6 +496,9 @@ impl<'a> Pool<'a> {
                             file_caps.push(name);
                         } else if dep.constraint.is_none()
                             && b.names[name as usize].starts_with('(')
+                            && rich_seen
+                                .get_mut(dep.name.index())
+                                .is_some_and(|seen| !std::mem::replace(seen, true))
                             && let Some(rich) = repo.rich(dep)
                         {
                             for leaf in rich.deps() {
@@ -546,9 +558,17 @@ impl<'a> Pool<'a> {
                     };
                     match rich {
                         Some(rich) => {
-                            let text = repo.str(dep.name);
-                            if let Some(id) = b.rich_ids.get(text) {
+                            if let Some(id) = b.sym_rich[index].get(dep.name.index())
+                                && *id != u32::MAX
+                            {
                                 return Req::Rich(*id);
+                            }
+                            let text = repo.str(dep.name);
+                            if let Some(id) = b.rich_ids.get(text).copied() {
+                                if let Some(slot) = b.sym_rich[index].get_mut(dep.name.index()) {
+                                    *slot = id;
+                                }
+                                return Req::Rich(id);
                             }
                             // Compiled once the providers are known.
                             let rid = u32::try_from(b.rich.len()).unwrap_or(u32::MAX);
@@ -558,6 +578,9 @@ impl<'a> Pool<'a> {
                             });
                             b.rich_waiting.push((rid, rich));
                             b.rich_ids.insert(text, rid);
+                            if let Some(slot) = b.sym_rich[index].get_mut(dep.name.index()) {
+                                *slot = rid;
+                            }
                             Req::Rich(rid)
                         }
                         None => Req::Simple(b.repo_dep(index, repo, dep)),
