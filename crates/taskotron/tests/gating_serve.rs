@@ -1,8 +1,9 @@
 //! The Greenwave and WaiverDB suite (`taskotron_web/tests/gating_suite/`)
 //! against a real `taskotron serve`: the binary on a loopback port, with
 //! its own data directory, configured by a file as an operator would
-//! (policies directory, tokens file, waiver superusers and permissions);
-//! on SQLite, then on its own PostgreSQL schema when PostgreSQL is given.
+//! (policies directory, tokens file, waiver superusers and permissions,
+//! Koji and dist-git from a `fake-infra` in the test); on SQLite, then on
+//! its own PostgreSQL schema when PostgreSQL is given.
 //! And `greenwave.decision.update` from `serve` to a real RabbitMQ, none
 //! lost when the server stops right after the results committed.
 
@@ -72,9 +73,9 @@ fn quoted(list: &[&str]) -> String {
     format!("[{}]", items.join(", "))
 }
 
-/// The configuration that sets a server up as the suite expects (the
-/// address is given with `--listen`).
-fn write_config(dir: &Path, database: Option<(&str, &str)>) {
+/// The configuration that sets a server up as the suite expects, asking
+/// Koji and dist-git at `infra` (the address is given with `--listen`).
+fn write_config(dir: &Path, infra: &str, database: Option<(&str, &str)>) {
     std::fs::create_dir_all(dir.join("policies")).unwrap();
     std::fs::write(dir.join("policies/suite.yaml"), POLICIES).unwrap();
     let tokens: String = TOKENS
@@ -86,8 +87,8 @@ fn write_config(dir: &Path, database: Option<(&str, &str)>) {
         "[server]\ndata-dir = \"data\"\n\
          [api]\ntokens-file = \"tokens\"\nadditional-outcomes = {outcomes}\n\
          [gating]\npolicies-dir = \"policies\"\n\
-         # Nothing answers here: rules that need Koji cannot be checked.\n\
-         [koji]\nhub-url = \"http://127.0.0.1:9/kojihub\"\n\
+         [koji]\nhub-url = \"{infra}/kojihub\"\n\
+         [distgit]\nurl = \"{infra}/distgit\"\n\
          [waivers]\nsuperusers = {superusers}\n\
          [[waivers.permissions]]\ntestcases = {testcases}\ntestcases-ignore = {ignore}\nusers = {users}\n",
         outcomes = quoted(&OUTCOMES),
@@ -172,11 +173,12 @@ async fn start(dir: &Path, amqp_url: Option<&str>) -> (Running, Served) {
     (child, served)
 }
 
-/// Start `taskotron serve` in `dir`, run the whole suite against it, stop it.
-async fn suite_against_serve(dir: &Path, database: Option<(&str, &str)>) {
-    write_config(dir, database);
+/// Start `taskotron serve` in `dir`, run the whole suite against it, stop
+/// it.
+async fn suite_against_serve(dir: &Path, infra: &str, database: Option<(&str, &str)>) {
+    write_config(dir, infra, database);
     let (child, served) = start(dir, None).await;
-    gating_suite::all(&served).await;
+    gating_suite::all(&served, infra).await;
     let code = child.stop();
     let log = std::fs::read_to_string(dir.join("serve.log")).unwrap_or_default();
     assert_eq!(code, Some(0), "{log}");
@@ -185,13 +187,19 @@ async fn suite_against_serve(dir: &Path, database: Option<(&str, &str)>) {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_gating_suite_against_taskotron_serve() {
     let tmp = tempfile::tempdir().unwrap();
-    suite_against_serve(&tmp.path().join("sqlite"), None).await;
+    gating_suite::write_infra(&tmp.path().join("infra"));
+    let addr =
+        taskotron_fake_infra::spawn(&tmp.path().join("infra"), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+    let infra = format!("http://{addr}");
+    suite_against_serve(&tmp.path().join("sqlite"), &infra, None).await;
     assert!(tmp.path().join("sqlite/data/taskotron.db").is_file());
 
     match std::env::var("TASKOTRON_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => {
             let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-            suite_against_serve(&tmp.path().join("postgres"), Some((&url, &schema))).await;
+            suite_against_serve(&tmp.path().join("postgres"), &infra, Some((&url, &schema))).await;
             let store = taskotron_store::Store::open_postgres(&url, Some(&schema))
                 .await
                 .unwrap();
@@ -258,7 +266,8 @@ async fn serve_publishes_decision_updates_and_none_is_lost_across_a_restart() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let prefix = format!("org.taskotron.test{}", uuid::Uuid::new_v4().simple());
-    write_config(dir, None);
+    // Nothing answers there: rules that need Koji cannot be checked.
+    write_config(dir, "http://127.0.0.1:9", None);
     let config = std::fs::read_to_string(dir.join("taskotron.toml")).unwrap();
     std::fs::write(
         dir.join("taskotron.toml"),

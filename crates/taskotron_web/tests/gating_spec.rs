@@ -1,7 +1,7 @@
 //! The Greenwave and WaiverDB behaviours of resultsdb-api.md §4 and §5
-//! over HTTP, in-process on both backends: the shared suite
-//! (`gating_suite/`), which `taskotron`'s `gating_serve.rs` also runs
-//! against a spawned `taskotron serve`.
+//! over HTTP, in-process on both backends (remote rules with a real
+//! `fake-infra`): the shared suite (`gating_suite/`), which `taskotron`'s
+//! `gating_serve.rs` also runs against a spawned `taskotron serve`.
 
 mod common;
 mod gating_suite;
@@ -37,8 +37,15 @@ impl Http for InProcess {
     }
 }
 
-/// The state `taskotron serve` builds from the suite's configuration.
+/// The state `taskotron serve` builds from the suite's configuration,
+/// without Koji and dist-git.
 fn state(store: taskotron_store::Store) -> AppState {
+    state_at(store, None)
+}
+
+/// The same, asking Koji and dist-git of the fake infrastructure at
+/// `infra` when given.
+fn state_at(store: taskotron_store::Store, infra: Option<&str>) -> AppState {
     let owned = |list: &[&str]| list.iter().map(|it| (*it).to_owned()).collect::<Vec<_>>();
     let mut settings = ResultsdbSettings::new(&owned(&OUTCOMES));
     settings.auth = WriteAuth::from_pairs(
@@ -48,7 +55,7 @@ fn state(store: taskotron_store::Store) -> AppState {
             .collect(),
         Vec::new(),
     );
-    AppState::with_settings(store, settings).with_gating(GatingSettings {
+    let mut gating = GatingSettings {
         policies: parse_policies(POLICIES, Origin::Server).expect("valid policies"),
         superusers: owned(&SUPERUSERS),
         permissions: vec![WaivePermission {
@@ -56,8 +63,15 @@ fn state(store: taskotron_store::Store) -> AppState {
             testcases_ignore: owned(PERMISSION.1),
             users: owned(PERMISSION.2),
         }],
+        distgit_url: infra.map(|base| format!("{base}/distgit")),
         ..GatingSettings::default()
-    })
+    };
+    if let Some(base) = infra {
+        gating = gating
+            .with_koji(&format!("{base}/kojihub"))
+            .expect("a Koji client");
+    }
+    AppState::with_settings(store, settings).with_gating(gating)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -113,5 +127,25 @@ async fn who_may_waive_what() {
     each_state(state, |api| async move {
         gating_suite::who_may_waive_what(&InProcess(api)).await;
     })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn remote_rules_and_validity_windows() {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    gating_suite::write_infra(tmp.path());
+    let addr = taskotron_fake_infra::spawn(tmp.path(), "127.0.0.1:0".parse().expect("an address"))
+        .await
+        .expect("fake-infra serves");
+    let infra = format!("http://{addr}");
+    each_state(
+        |store| state_at(store, Some(&infra)),
+        |api| {
+            let infra = infra.clone();
+            async move {
+                gating_suite::remote_rules_and_validity_windows(&InProcess(api), &infra).await;
+            }
+        },
+    )
     .await;
 }

@@ -5,8 +5,9 @@
 //! data directory and PostgreSQL schema (`gating_serve.rs` in
 //! `taskotron`). Each scenario takes anything that sends HTTP requests
 //! ([`Http`]) to a server set up as [`POLICIES`], [`TOKENS`],
-//! [`SUPERUSERS`], [`PERMISSION`] and [`OUTCOMES`] say, and uses subjects
-//! of its own, so the scenarios can share one server.
+//! [`SUPERUSERS`], [`PERMISSION`] and [`OUTCOMES`] say, asking Koji and
+//! dist-git from a `fake-infra` directory [`write_infra`] fills, and uses
+//! subjects of its own, so the scenarios can share one server.
 
 #![allow(
     dead_code,
@@ -15,6 +16,7 @@
 )]
 
 use std::future::Future;
+use std::path::Path;
 
 use serde_json::{Value, json};
 
@@ -56,7 +58,66 @@ decision_context: bodhi_update_push_stable
 subject_type: koji_build
 rules:
   - !RemoteRule {required: false}
+--- !Policy
+id: remote-stable
+product_versions: [fedora-*]
+decision_contexts: [remote_stable]
+subject_type: koji_build
+rules:
+  - !RemoteRule {required: true}
+--- !Policy
+id: remote-testing
+product_versions: [fedora-*]
+decision_contexts: [remote_testing]
+subject_type: koji_build
+rules:
+  - !RemoteRule {}
+  - !PassingTestCaseRule {test_case_name: dist.new, valid_since: 2026-06-01}
+  - !PassingTestCaseRule {test_case_name: dist.old, valid_until: 2026-06-01}
 ";
+
+/// The builds the fake Koji knows.
+const INFRA: &str = "koji:
+  builds:
+    - nvr: good-1.0-1.fc44
+      completed: 2026-11-20T10:20:00Z
+      source: git+https://src.fedoraproject.org/rpms/good.git#abc123
+    - nvr: broken-1.0-1.fc44
+      completed: 2026-01-10T10:00:00Z
+      source: git+https://src.fedoraproject.org/rpms/broken.git#def456
+    - nvr: bare-1.0-1.fc44
+      completed: 2026-01-10T10:00:00Z
+      source: git+https://src.fedoraproject.org/rpms/bare.git#789abc
+";
+
+/// The gating.yaml of the good build.
+const GOOD_GATING: &str = "--- !Policy
+product_versions: [fedora-*]
+decision_contexts: [remote_stable, remote_testing]
+rules:
+  - !PassingTestCaseRule {test_case_name: dist.fromgit}
+--- !Policy
+decision_context: a_context_no_server_policy_has
+rules:
+  - !PassingTestCaseRule {test_case_name: dist.never}
+";
+
+/// Fill a `fake-infra` directory: Koji's builds and dist-git's gating.yaml
+/// files. The server asks its Koji hub at `<base>/kojihub` and dist-git at
+/// `<base>/distgit`.
+pub(crate) fn write_infra(dir: &Path) {
+    let write = |path: &str, text: &str| {
+        let file = dir.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+    };
+    write("infra.yaml", INFRA);
+    write("distgit/rpms/good/abc123/gating.yaml", GOOD_GATING);
+    write(
+        "distgit/rpms/broken/def456/gating.yaml",
+        "--- !Policy\nrules:\n  - !RemoteRule {}\n",
+    );
+}
 
 /// The API's tokens (name, token).
 pub(crate) const TOKENS: [(&str, &str); 3] = [
@@ -199,8 +260,9 @@ fn ids(list: &Value) -> Vec<i64> {
         .collect()
 }
 
-/// Every scenario, one after the other, on one server.
-pub(crate) async fn all<H: Http>(api: &H) {
+/// Every scenario, one after the other, on one server whose fake
+/// infrastructure answers at `infra` (`http://host:port`).
+pub(crate) async fn all<H: Http>(api: &H, infra: &str) {
     decisions_follow_the_results(api).await;
     subject_types_as_greenwave_ships_them(api).await;
     every_latest_result_scenario_waivers_and_when(api).await;
@@ -208,6 +270,7 @@ pub(crate) async fn all<H: Http>(api: &H) {
     the_other_greenwave_endpoints(api).await;
     waivers_are_written_read_revoked_and_applied(api).await;
     who_may_waive_what(api).await;
+    remote_rules_and_validity_windows(api, infra).await;
 }
 
 /// §4.2: requirements of every kind, the summary, Bodhi's subject list,
@@ -359,7 +422,7 @@ pub(crate) async fn decisions_follow_the_results<H: Http>(api: &H) {
     assert_eq!(answer["policies_satisfied"], true, "{answer}");
     assert!(answer.get("applicable_policies").is_none());
 
-    // A remote rule that cannot be evaluated (no Koji here) never passes.
+    // A remote rule for a build Koji cannot tell about never passes.
     let mut stable = ask.clone();
     stable["decision_context"] = json!("bodhi_update_push_stable");
     let (_, answer) = decide(api, &stable).await;
@@ -601,7 +664,18 @@ pub(crate) async fn the_other_greenwave_endpoints<H: Http>(api: &H) {
         .flatten()
         .filter_map(|it| it["id"].as_str())
         .collect();
-    assert_eq!(names, ["builds", "composes", "things", "testing", "remote"]);
+    assert_eq!(
+        names,
+        [
+            "builds",
+            "composes",
+            "things",
+            "testing",
+            "remote",
+            "remote-stable",
+            "remote-testing"
+        ]
+    );
     assert_eq!(
         policies["policies"][3]["rules"][1]["test_case_name"],
         "dist.rpmlint"
@@ -1040,4 +1114,108 @@ pub(crate) async fn who_may_waive_what<H: Http>(api: &H) {
     assert_eq!(covering, json!([]));
     let (_, covering) = get(api, "/api/v1.0/permissions?testcase=dist.rpmlint").await;
     assert_eq!(covering[0]["users"], json!(PERMISSION.2));
+}
+
+fn types(list: &Value) -> Vec<(String, String)> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .map(|it| {
+            (
+                it["type"].as_str().unwrap_or_default().to_owned(),
+                it["testcase"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn pair(kind: &str, testcase: &str) -> (String, String) {
+    (kind.to_owned(), testcase.to_owned())
+}
+
+/// §4.1 remote rules and validity windows, with Koji and dist-git from
+/// `fake-infra` at `infra`: gating.yaml found (its policies that share a
+/// context apply), invalid, missing (required or not), a build Koji does
+/// not know; `valid_since` and `valid_until` against the build's creation.
+pub(crate) async fn remote_rules_and_validity_windows<H: Http>(api: &H, infra: &str) {
+    let ask = |nvr: &str, context: &str| {
+        json!({"product_version": "fedora-44", "decision_context": context,
+            "subject_type": "koji_build", "subject_identifier": nvr})
+    };
+    let answer = |nvr: &'static str, context: &'static str| async move {
+        let (status, answer) = decide(api, &ask(nvr, context)).await;
+        assert_eq!(status, 200, "{answer}");
+        answer
+    };
+
+    // Found: its policies that share a context apply, the others do not.
+    let found = answer("good-1.0-1.fc44", "remote_stable").await;
+    assert_eq!(found["policies_satisfied"], false, "{found}");
+    assert_eq!(
+        types(&found["satisfied_requirements"]),
+        [pair("fetched-gating-yaml", "fetched-gating-yaml")]
+    );
+    assert_eq!(
+        found["satisfied_requirements"][0]["source"],
+        format!("{infra}/distgit/rpms/good/raw/abc123/f/gating.yaml")
+    );
+    assert_eq!(
+        types(&found["unsatisfied_requirements"]),
+        [pair("test-result-missing", "dist.fromgit")]
+    );
+    build_result(api, "dist.fromgit", "good-1.0-1.fc44", "PASSED").await;
+    let found = answer("good-1.0-1.fc44", "remote_stable").await;
+    assert_eq!(found["policies_satisfied"], true, "{found}");
+
+    // Invalid: unsatisfied, with the problems and their lines.
+    let invalid = answer("broken-1.0-1.fc44", "remote_stable").await;
+    assert_eq!(
+        types(&invalid["unsatisfied_requirements"]),
+        [pair("invalid-gating-yaml", "invalid-gating-yaml")]
+    );
+    let details = invalid["unsatisfied_requirements"][0]["details"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        details.contains("line 3") && details.contains("RemoteRule"),
+        "{details}"
+    );
+
+    // Missing and required: unsatisfied.
+    let missing = answer("bare-1.0-1.fc44", "remote_stable").await;
+    assert_eq!(
+        types(&missing["unsatisfied_requirements"]),
+        [pair("missing-gating-yaml", "missing-gating-yaml")]
+    );
+    // Missing and optional: nothing; the bare build was made before
+    // 2026-06-01, so dist.old applies and dist.new does not.
+    let windows = answer("bare-1.0-1.fc44", "remote_testing").await;
+    assert_eq!(
+        types(&windows["unsatisfied_requirements"]),
+        [pair("test-result-missing", "dist.old")]
+    );
+    // The good build was made after: dist.new, and its gating.yaml's test.
+    let windows = answer("good-1.0-1.fc44", "remote_testing").await;
+    assert_eq!(
+        types(&windows["unsatisfied_requirements"]),
+        [pair("test-result-missing", "dist.new")],
+        "{windows}"
+    );
+    assert!(
+        types(&windows["satisfied_requirements"])
+            .contains(&pair("test-result-passed", "dist.fromgit"))
+    );
+
+    // A build Koji does not know: the rule cannot be checked.
+    let ghost = answer("ghost-1.0-1.fc44", "remote_stable").await;
+    assert_eq!(
+        types(&ghost["unsatisfied_requirements"]),
+        [pair("failed-fetch-gating-yaml", "failed-fetch-gating-yaml")]
+    );
+    assert!(
+        ghost["unsatisfied_requirements"][0]["error"]
+            .as_str()
+            .is_some_and(|it| it.contains("Koji has no build ghost-1.0-1.fc44")),
+        "{ghost}"
+    );
 }
