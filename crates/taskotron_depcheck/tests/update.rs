@@ -112,7 +112,8 @@ fn generate(seed: u64, n: usize) -> (Vec<Pkg>, Vec<Pkg>) {
             obsoletes: Vec::new(),
         };
         if rng.chance(30) {
-            p.provides.push(format!("cap{} = {}", rng.below(40), 1 + rng.below(3)));
+            p.provides
+                .push(format!("cap{} = {}", rng.below(40), 1 + rng.below(3)));
         }
         // Dependencies point at earlier packages mostly (deep chains),
         // sometimes anywhere (cycles), sometimes at nothing.
@@ -188,7 +189,8 @@ fn replaces(update: &Repo, repo: &Repo, index: usize) -> bool {
     let (name, arch) = (repo.str(package.name), repo.str(package.arch));
     update.packages().iter().any(|new| {
         let new_arch = update.str(new.arch);
-        update.str(new.name) == name && (new_arch == arch || new_arch == "noarch" || arch == "noarch")
+        update.str(new.name) == name
+            && (new_arch == arch || new_arch == "noarch" || arch == "noarch")
     })
 }
 
@@ -212,7 +214,10 @@ fn regressions_are_those_of_two_whole_checks() {
         let policy = ArchPolicy::new("x86_64").unwrap();
 
         // One pool, two worlds.
-        let pool = Pool::new(policy.clone(), &[(&update, Role::Check), (&repo, Role::Check)]);
+        let pool = Pool::new(
+            policy.clone(),
+            &[(&update, Role::Check), (&repo, Role::Check)],
+        );
         let (mut added, mut removed) = (Vec::<PkgId>::new(), Vec::<PkgId>::new());
         for id in 0..u32::try_from(pool.len()).unwrap() {
             if !pool.installable_arch(id) {
