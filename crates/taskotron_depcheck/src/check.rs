@@ -128,12 +128,12 @@ impl<'p, 'a> Checker<'p, 'a> {
                     Req::Rich(_) => None,
                 })
         };
-        for id in 0..n {
+        for (id, slot) in broken.iter_mut().enumerate() {
             let pid = u32::try_from(id).unwrap_or(u32::MAX);
             for (req, providers) in live_requires(id) {
                 if providers.iter().all(|it| gone[*it as usize]) {
-                    if broken[id].is_none() {
-                        broken[id] = Some(req);
+                    if slot.is_none() {
+                        *slot = Some(req);
                         queue.push(pid);
                     }
                 } else if !providers.contains(&pid) {
@@ -561,7 +561,7 @@ impl<'p, 'a> Checker<'p, 'a> {
                     }
                     Req::Rich(rich) => {
                         for clause in &self.req_cnf[*rich as usize] {
-                            if clause.contains(&pos(p)) || holds(&clause, work) {
+                            if clause.contains(&pos(p)) || holds(clause, work) {
                                 continue;
                             }
                             let Some(q) = clause
