@@ -317,7 +317,8 @@ fn no_event_is_missed_and_none_is_planned_twice() {
              [bodhi]\nurl = \"{fake}/bodhi/\"\n\n\
              [scheduler]\nrules = \"rules.yml\"\narches = [\"x86_64\", \"aarch64\"]\n\
              queue = \"{queue}\"\nconsume-prefix = \"org.fedoraproject.prod\"\n\
-             koji-poll = \"3s\"\nbodhi-poll = \"3s\"\noverlap = \"10m\"\nlookback = \"1h\"\n",
+             koji-poll = \"3s\"\nbodhi-poll = \"3s\"\noverlap = \"10m\"\nlookback = \"1h\"\n\n\
+             [worker]\nlocal-slots = 0\n",
             broker.url()
         ),
     )

@@ -5,7 +5,7 @@
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{CONNECTION, CONTENT_TYPE, HOST};
+use hyper::header::{AUTHORIZATION, CONNECTION, CONTENT_TYPE, HOST};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
@@ -51,6 +51,8 @@ pub(crate) struct Conn {
     target: Target,
     keep_alive: bool,
     sender: Option<SendRequest<Full<Bytes>>>,
+    /// The `Authorization` header every request carries, if any.
+    authorization: Option<String>,
 }
 
 /// A response: its status and body.
@@ -66,7 +68,14 @@ impl Conn {
             target,
             keep_alive,
             sender: None,
+            authorization: None,
         }
+    }
+
+    /// The same connection, sending `Authorization: Bearer TOKEN`.
+    pub(crate) fn with_bearer(mut self, token: &str) -> Conn {
+        self.authorization = Some(format!("Bearer {token}"));
+        self
     }
 
     /// Close the connection: the next request opens a new one.
@@ -104,6 +113,9 @@ impl Conn {
         }
         if json.is_some() {
             request = request.header(CONTENT_TYPE, "application/json");
+        }
+        if let Some(value) = &self.authorization {
+            request = request.header(AUTHORIZATION, value);
         }
         let body = Full::new(Bytes::copy_from_slice(json.unwrap_or_default()));
         let request = request.body(body)?;

@@ -5,7 +5,9 @@
 //! - `load` drives a running `taskotron serve` with one scenario at a fixed
 //!   concurrency and prints latency percentiles and requests per second;
 //! - `report` turns several rounds of `load` output into a Markdown table with
-//!   ratios against the reference ResultsDB.
+//!   ratios against the reference ResultsDB;
+//! - `scheduler` measures the scheduler's intake and planner, and `queue`
+//!   the job queue through the worker protocol.
 //!
 //! `scripts/bench-resultsdb` runs the whole thing; docs/benchmarks.md has the
 //! method and the figures.
@@ -18,6 +20,7 @@
 mod http;
 mod load;
 mod payload;
+mod queue;
 mod report;
 mod scheduler;
 mod seed;
@@ -45,6 +48,9 @@ enum Command {
     /// The scheduler: messages per second from RabbitMQ to events and jobs,
     /// and publish-to-job latency at a steady rate.
     Scheduler(scheduler::SchedulerArgs),
+    /// The job queue: claim+complete cycles per second with concurrent
+    /// workers through the worker protocol, and enqueue-to-lease latency.
+    Queue(queue::QueueArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -64,5 +70,9 @@ fn main() -> anyhow::Result<()> {
             .enable_all()
             .build()?
             .block_on(scheduler::run(args)),
+        Command::Queue(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(queue::run(args)),
     }
 }

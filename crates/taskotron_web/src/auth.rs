@@ -143,6 +143,14 @@ impl WorkerAuth {
         WorkerAuth { tokens }
     }
 
+    /// The same tokens and one more, for worker `name` (`serve`'s own
+    /// pool, whose token lives only in its memory).
+    #[must_use]
+    pub fn with_worker(mut self, name: &str, token: &str) -> WorkerAuth {
+        self.tokens.push((name.to_owned(), token.to_owned()));
+        self
+    }
+
     /// The name of the worker whose `Authorization: Bearer TOKEN` this is.
     pub fn check(&self, headers: &HeaderMap) -> Result<String, ApiError> {
         let header = headers

@@ -15,6 +15,7 @@ pub(crate) mod result;
 pub(crate) mod rules;
 pub(crate) mod run;
 pub(crate) mod serve;
+pub(crate) mod serve_pool;
 pub(crate) mod trigger;
 pub(crate) mod vercmp;
 pub(crate) mod worker;

@@ -15,6 +15,8 @@ use taskotron_web::worker_api::WorkerSettings;
 use taskotron_web::{AppState, router};
 use tokio_util::sync::CancellationToken;
 
+use crate::cmd::serve_pool::LocalPool;
+
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -91,6 +93,12 @@ async fn serve(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
     let local = listener
         .local_addr()
         .context("cannot read the listening address")?;
+    // The worker pool of this process, with its own token.
+    let pool = LocalPool::plan(&config, store.backend_name() == "postgres", local);
+    let worker_auth = match &pool {
+        Some(pool) => Some(pool.auth(worker_auth)),
+        None => worker_auth,
+    };
     tracing::info!(
         listen = %local,
         database = store.describe(),
@@ -140,6 +148,15 @@ async fn serve(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
         "scheduler set up"
     );
     let scheduler_tasks = scheduler.spawn(&shutdown);
+    // Wakes waiting lease requests when another server enqueues (PostgreSQL).
+    let job_listener = tokio::spawn(taskotron_web::worker_api::listen_for_jobs(
+        store.clone(),
+        state.worker.wake.clone(),
+    ));
+    let pool = match pool {
+        Some(pool) => Some(pool.spawn(&config, &data_dir, local, shutdown.clone())?),
+        None => None,
+    };
     // Turns the decision checks committed with results and waivers into
     // greenwave.decision.update messages, where the relay publishes them.
     let checker = relay
@@ -168,10 +185,20 @@ async fn serve(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
         .context("the server stopped with an error")?;
     shutdown.cancel();
     sweeper.abort();
+    job_listener.abort();
+    if let Some(pool) = pool {
+        // Its tasks are killed at once; a result being posted gets a moment.
+        if tokio::time::timeout(Duration::from_secs(10), pool)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the local worker pool did not stop within 10 s");
+        }
+    }
+    file_sweeper.abort();
     if let Some(checker) = &checker {
         checker.abort();
     }
-    file_sweeper.abort();
     for task in scheduler_tasks {
         let _ = task.await;
     }

@@ -88,37 +88,14 @@ fn run(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
     } else {
         SandboxMode::Bwrap
     };
-    let resultsdb = match config.resultsdb.url.clone() {
-        None => None,
-        Some(url) => Some(ResultsdbTarget {
-            url,
-            token: config.resultsdb.token()?,
-            artifacts_base_url: config.resultsdb.artifacts_base_url.clone(),
-        }),
-    };
-    let run_config = RunConfig {
+    // The worker's own token never reaches a task.
+    let run_config = run_config(
+        &config,
         sandbox,
-        bwrap: config.runner.bwrap.display().to_string(),
-        python: config.runner.python.display().to_string(),
-        task_timeout: config.runner.task_timeout,
-        action_timeout: config.runner.action_timeout,
-        keep_workdir: config.runner.keep_workdir,
-        resultsdb,
-        taskotron_exe: std::env::current_exe().ok(),
-        // The worker's own token never reaches a task.
-        secret_env: vec![
-            taskotron_config::RESULTSDB_TOKEN_ENV.to_owned(),
-            TOKEN_ENV.to_owned(),
-        ],
-        secret_files: config
-            .resultsdb
-            .token_file
-            .iter()
-            .chain(args.token_file.iter())
-            .map(|it| absolute(it))
-            .collect(),
-        sources: crate::cmd::run::sources(&config, &data_dir),
-    };
+        &data_dir,
+        &[TOKEN_ENV],
+        args.token_file.as_slice(),
+    )?;
     let arches = if args.arches.is_empty() {
         vec![std::env::consts::ARCH.to_owned(), "noarch".to_owned()]
     } else {
@@ -156,6 +133,48 @@ fn run(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn absolute(path: &Path) -> PathBuf {
+/// How a worker runs its jobs: the `[runner]` settings and the sources of
+/// `config`, with the ResultsDB token and `secret_env` removed from every
+/// task's environment and `secret_files` hidden from it.
+pub(crate) fn run_config(
+    config: &Config,
+    sandbox: SandboxMode,
+    data_dir: &Path,
+    secret_env: &[&str],
+    secret_files: &[PathBuf],
+) -> anyhow::Result<RunConfig> {
+    let resultsdb = match config.resultsdb.url.clone() {
+        None => None,
+        Some(url) => Some(ResultsdbTarget {
+            url,
+            token: config.resultsdb.token()?,
+            artifacts_base_url: config.resultsdb.artifacts_base_url.clone(),
+        }),
+    };
+    Ok(RunConfig {
+        sandbox,
+        bwrap: config.runner.bwrap.display().to_string(),
+        python: config.runner.python.display().to_string(),
+        task_timeout: config.runner.task_timeout,
+        action_timeout: config.runner.action_timeout,
+        keep_workdir: config.runner.keep_workdir,
+        resultsdb,
+        taskotron_exe: std::env::current_exe().ok(),
+        secret_env: std::iter::once(taskotron_config::RESULTSDB_TOKEN_ENV)
+            .chain(secret_env.iter().copied())
+            .map(str::to_owned)
+            .collect(),
+        secret_files: config
+            .resultsdb
+            .token_file
+            .iter()
+            .chain(secret_files)
+            .map(|it| absolute(it))
+            .collect(),
+        sources: crate::cmd::run::sources(config, data_dir),
+    })
+}
+
+pub(crate) fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
 }
