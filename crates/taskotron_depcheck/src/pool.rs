@@ -100,6 +100,8 @@ struct Builder<'a> {
     names: Vec<&'a str>,
     /// Whether each name is a file path.
     file_names: Vec<bool>,
+    /// Whether each name is a rich dependency's text (starts with `(`).
+    rich_names: Vec<bool>,
     name_ids: HashMap<&'a str, u32>,
     provides: Vec<Vec<(PkgId, Option<RangeRef<'a>>)>>,
     deps: Vec<DepInfo<'a>>,
@@ -197,6 +199,7 @@ impl<'a> Builder<'a> {
         let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
         self.names.push(text);
         self.file_names.push(text.starts_with('/'));
+        self.rich_names.push(text.starts_with('('));
         self.provides.push(Vec::new());
         self.name_ids.insert(text, id);
         id
@@ -399,6 +402,7 @@ impl<'a> Pool<'a> {
         let mut b = Builder {
             names: Vec::new(),
             file_names: Vec::new(),
+            rich_names: Vec::new(),
             name_ids: HashMap::with_capacity(repos.iter().map(|(repo, _)| repo.len() * 2).sum()),
             provides: Vec::new(),
             deps: Vec::new(),
@@ -424,6 +428,8 @@ impl<'a> Pool<'a> {
         };
         let mut solvables = Vec::with_capacity(repos.iter().map(|(repo, _)| repo.len()).sum());
         for (index, (repo, _)) in repos.iter().enumerate() {
+            // The rank of each architecture string, looked up once.
+            let mut ranks: Vec<(Sym, Option<ArchRank>)> = Vec::new();
             for (at, package) in repo.packages().iter().enumerate() {
                 let name = b.cap(index, repo, package.name);
                 solvables.push(Solvable {
@@ -433,8 +439,14 @@ impl<'a> Pool<'a> {
                     name,
                     rank: if excluded(index, at) {
                         None
+                    } else if let Some((_, rank)) =
+                        ranks.iter().find(|(arch, _)| *arch == package.arch)
+                    {
+                        *rank
                     } else {
-                        policy.rank(repo.str(package.arch))
+                        let rank = policy.rank(repo.str(package.arch));
+                        ranks.push((package.arch, rank));
+                        rank
                     },
                     version: repo.str(package.version),
                     release: repo.str(package.release),
@@ -495,7 +507,7 @@ impl<'a> Pool<'a> {
                         if b.file_names[name as usize] {
                             file_caps.push(name);
                         } else if dep.constraint.is_none()
-                            && b.names[name as usize].starts_with('(')
+                            && b.rich_names[name as usize]
                             && rich_seen
                                 .get_mut(dep.name.index())
                                 .is_some_and(|seen| !std::mem::replace(seen, true))
@@ -548,7 +560,7 @@ impl<'a> Pool<'a> {
                 let resolve = |b: &mut Builder<'a>, dep: &'a Dependency| -> Req {
                     let rich = if dep.constraint.is_none() {
                         let name = b.cap(index, repo, dep.name);
-                        if b.names[name as usize].starts_with('(') {
+                        if b.rich_names[name as usize] {
                             repo.rich(dep)
                         } else {
                             None

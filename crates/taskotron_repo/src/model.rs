@@ -441,10 +441,25 @@ impl Repo {
     /// those that do not parse as [`Problem`]s.
     pub(crate) fn index_rich(&mut self, first: usize) {
         let mut failed: HashMap<Sym, RichError> = HashMap::new();
+        // Whether each string starts with `(`, looked at once per string
+        // (0: not yet, 1: no, 2: yes) rather than once per entry.
+        let mut opens = vec![0u8; self.data.strings.len()];
         for (index, package) in self.data.packages.iter().enumerate().skip(first) {
             for kind in DepKind::ALL.into_iter().filter(|it| it.allows_rich()) {
                 for dep in self.data.deps(package, kind) {
-                    if !is_rich(&self.data.strings, dep) || self.rich.contains_key(&dep.name) {
+                    if dep.constraint.is_some() {
+                        continue;
+                    }
+                    let rich = match opens.get_mut(dep.name.index()) {
+                        Some(seen @ 0) => {
+                            let yes = self.data.strings.get(dep.name).starts_with('(');
+                            *seen = if yes { 2 } else { 1 };
+                            yes
+                        }
+                        Some(seen) => *seen == 2,
+                        None => is_rich(&self.data.strings, dep),
+                    };
+                    if !rich || self.rich.contains_key(&dep.name) {
                         continue;
                     }
                     let text = self.data.strings.get(dep.name);

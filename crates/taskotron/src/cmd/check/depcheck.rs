@@ -138,9 +138,17 @@ fn load(path: &Path, cache: Option<&Path>, progress: &Progress) -> Result<Repo, 
 fn file_deps_unmet(repos: &[&Repo]) -> bool {
     let mut wanted: HashSet<&str> = HashSet::new();
     for repo in repos {
+        // Each dependency name is looked at once, not once per entry.
+        let mut seen = vec![false; repo.string_count()];
         for package in repo.packages() {
             for kind in [DepKind::Requires, DepKind::Conflicts] {
                 for dep in repo.deps(package, kind) {
+                    if seen
+                        .get_mut(dep.name.index())
+                        .is_some_and(|it| std::mem::replace(it, true))
+                    {
+                        continue;
+                    }
                     let name = repo.str(dep.name);
                     if name.starts_with('/') {
                         wanted.insert(name);
