@@ -674,6 +674,22 @@ impl Store {
         sql.push(", uuid, attempts, lease_token, lease_expires_at, updated_at, source");
         with_pool!(self, write, |pool, dialect| {
             let mut tx = begin!(pool, dialect);
+            if dialect == Dialect::Postgres {
+                // The claim must walk `jobs_claim` in order and stop at the
+                // first job it can lock. Its plan is made once per
+                // connection, from whatever statistics the table had then
+                // (none, on a new database), and a plan that sorts every
+                // queued job and tests each for labels costs a claim time
+                // in proportion to the queue. With sorts and bitmap scans
+                // off in the claim's own transaction (this statement's text
+                // runs nowhere else), its plan is always the index walk.
+                sqlx::query(
+                    "SELECT set_config('enable_sort', 'off', true), \
+                     set_config('enable_bitmapscan', 'off', true)",
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
             let Some(row) = query!(sql).fetch_optional(&mut *tx).await? else {
                 tx.rollback().await?;
                 return Ok(None);
