@@ -71,6 +71,9 @@ enum Command {
     Jobs(cmd::inspect::JobsCommand),
     /// List the workers a server knows.
     Workers(cmd::inspect::PlainArgs),
+    /// Print (or with --run, run here) the `taskotron run` command that
+    /// runs a job's check as its worker did.
+    Reproduce(cmd::reproduce::Args),
     /// The scheduler's state (events by state, pollers and their
     /// watermarks), or with ITEM that item's expected-results ledger.
     Status(cmd::inspect::StatusArgs),
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Serve(args) => cmd::serve::main(cli.config.as_deref(), args),
         Command::Run(args) => cmd::run::main(cli.config.as_deref(), args),
+        Command::Reproduce(args) => cmd::reproduce::main(cli.config.as_deref(), args),
         Command::Result(args) => cmd::result::main(args),
         Command::CheckConfig(args) => cmd::check_config::main(args),
         Command::CheckFormula(args) => cmd::check_formula::main(args),

@@ -244,12 +244,18 @@ fn a_discovered_task_runs_from_its_repository() {
         String::from_utf8(out.stdout).unwrap()
     };
     let printed = status(false);
-    assert!(printed.contains("koji_build tk-hello-1.0-1.fc44"), "{printed}");
+    assert!(
+        printed.contains("koji_build tk-hello-1.0-1.fc44"),
+        "{printed}"
+    );
     let line = printed
         .lines()
         .find(|it| it.contains("pkg.smoke"))
         .unwrap_or_else(|| panic!("no pkg.smoke in {printed}"));
-    assert!(line.contains("noarch") && line.contains("finished"), "{printed}");
+    assert!(
+        line.contains("noarch") && line.contains("finished"),
+        "{printed}"
+    );
     let ledger: Value = serde_json::from_str(&status(true)).unwrap();
     assert_eq!(ledger["checks"][0]["check"], "pkg.smoke", "{ledger:#}");
     assert_eq!(ledger["checks"][0]["reason_code"], "finished", "{ledger:#}");

@@ -101,8 +101,12 @@ impl Server {
     }
 
     fn enqueue(&self, check: &str, item: &str) -> String {
-        let body = json!({"jobs": [{"check": check, "check_revision": "1", "item_type": "koji_build",
-                                    "item": item, "arch": "noarch"}]});
+        self.enqueue_revision(check, "1", item)
+    }
+
+    fn enqueue_revision(&self, check: &str, revision: &str, item: &str) -> String {
+        let body = json!({"jobs": [{"check": check, "check_revision": revision,
+                                    "item_type": "koji_build", "item": item, "arch": "noarch"}]});
         let url = format!("{}/api/v1/jobs", self.base);
         let answer: Value = block_on(async {
             reqwest::Client::new()
@@ -528,4 +532,65 @@ fn a_jobs_log_and_artifacts_reach_the_server() {
     let worker = worker.0.take().unwrap();
     signal(&worker, nix::sys::signal::Signal::SIGTERM);
     assert_eq!(worker.wait_with_output().unwrap().status.code(), Some(0));
+}
+
+#[test]
+fn reproduce_prints_and_runs_the_command_that_runs_a_jobs_check() {
+    let server = Server::start();
+    let root = tempfile::tempdir().unwrap();
+    let tasks = tasks_dir(root.path());
+    let revision = taskotron_scheduler::planner::Revisions {
+        tasks_dir: Some(tasks.clone()),
+    }
+    .of("dist.verdict")
+    .unwrap();
+    let uuid = server.enqueue_revision("dist.verdict", &revision, "repro-1.0-1.fc44");
+    let reproduce = |extra: &[&str]| {
+        taskotron(root.path())
+            .args(["reproduce", &uuid, "--tasks"])
+            .arg(&tasks)
+            .args(["--server", &server.base])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = reproduce(&[]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(out.status.success(), "{stderr}");
+    let formula = tasks.join("dist.verdict/runtask.yml");
+    assert!(
+        stdout.contains(&format!(
+            "taskotron run {} --item repro-1.0-1.fc44 --type koji_build --arch noarch",
+            formula.display()
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("revision {revision}")), "{stdout}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+
+    // Run here: the task reports FAILED for the item, as the job would.
+    let out = reproduce(&["--run", "--local"]);
+    assert_eq!(
+        out.status.code(),
+        Some(100),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Once the formula changes, the command no longer runs what the job
+    // ran: a warning, and --run refuses.
+    let mut text = std::fs::read_to_string(&formula).unwrap();
+    text.push_str("# changed\n");
+    std::fs::write(&formula, text).unwrap();
+    let out = reproduce(&[]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the formula changed"), "{stderr}");
+    let out = reproduce(&["--run", "--local"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not running"), "{stderr}");
 }

@@ -224,6 +224,54 @@ impl From<FinalState> for JobState {
     }
 }
 
+/// What ended an attempt: the task's own verdict, the task's own crash,
+/// or a fault of the infrastructure around it. Only infrastructure faults
+/// are retried automatically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FailureClass {
+    /// The task ran and gave its verdict (passed, failed, …).
+    Verdict,
+    /// The task crashed or ran out of time: its own fault.
+    Task,
+    /// The worker was lost, or the sandbox, a download or a service the
+    /// task needs failed.
+    Infra,
+}
+
+impl FailureClass {
+    /// The class's name in the database and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureClass::Verdict => "verdict",
+            FailureClass::Task => "task",
+            FailureClass::Infra => "infra",
+        }
+    }
+
+    /// The class named `name`, if any.
+    pub fn parse(name: &str) -> Option<FailureClass> {
+        Some(match name {
+            "verdict" => FailureClass::Verdict,
+            "task" => FailureClass::Task,
+            "infra" => FailureClass::Infra,
+            _ => return None,
+        })
+    }
+}
+
+/// How [`Store::finish_job`] left a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finished {
+    /// The job ended in the reported state.
+    Ended,
+    /// An infrastructure fault with attempts left: the job is queued again,
+    /// to start no earlier than this time (µs).
+    Retrying {
+        /// When it may start again.
+        not_before: i64,
+    },
+}
+
 /// The result of an attempt, as its worker reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobOutcome {
@@ -239,6 +287,11 @@ pub struct JobOutcome {
     pub artifacts_url: Option<String>,
     /// The ResultsDB group holding the job's results.
     pub result_group: Option<String>,
+    /// What ended the attempt (`None`: not said, as before classes).
+    pub class: Option<FailureClass>,
+    /// For an infrastructure fault: queue the job again after this long,
+    /// when it has attempts left, instead of ending it.
+    pub retry_after: Option<Duration>,
 }
 
 /// One attempt at a job.
@@ -256,7 +309,8 @@ pub struct Attempt {
     pub started_at: i64,
     /// When it ended, if it has.
     pub ended_at: Option<i64>,
-    /// Why it ended: `finished`, `lease-expired` or `cancelled`.
+    /// Why it ended: `finished`, `infra-fault` (retried), `lease-expired`
+    /// or `cancelled`.
     pub end_reason: Option<String>,
     /// The task's exit status, when reported.
     pub exit_status: Option<i64>,
@@ -266,6 +320,8 @@ pub struct Attempt {
     pub log_url: Option<String>,
     /// Where its artifacts are.
     pub artifacts_url: Option<String>,
+    /// What ended it, once it ended.
+    pub class: Option<FailureClass>,
 }
 
 /// A job's record.
@@ -368,7 +424,7 @@ const JOB_COLUMNS: &str = "j.id, j.uuid, j.check_name, j.check_revision, j.item_
      j.source";
 
 const ATTEMPT_COLUMNS: &str = "job_id, attempt, worker, lease_token, lease_expires_at, \
-     started_at, ended_at, end_reason, exit_status, outcome, log_url, artifacts_url";
+     started_at, ended_at, end_reason, exit_status, outcome, log_url, artifacts_url, class";
 
 /// Begin a write transaction: `BEGIN IMMEDIATE` on SQLite takes the write
 /// lock up front.
@@ -451,6 +507,10 @@ macro_rules! attempt_from_row {
             outcome: row.try_get(9)?,
             log_url: row.try_get(10)?,
             artifacts_url: row.try_get(11)?,
+            class: row
+                .try_get::<Option<String>, _>(12)?
+                .as_deref()
+                .and_then(FailureClass::parse),
         };
         (job_id, attempt)
     }};
@@ -762,7 +822,9 @@ impl Store {
     }
 
     /// Record the result of the attempt holding `token` on job `uuid` and
-    /// end the job in `outcome.state`. Accepted only while the job runs
+    /// end the job in `outcome.state`, or, for an infrastructure fault with
+    /// `retry_after` and attempts left, queue it again after that long
+    /// (the attempt ends as `infra-fault`). Accepted only while the job runs
     /// under that token; anything else is [`StoreError::StaleAttempt`] and
     /// changes nothing, so a zombie attempt's late result never counts.
     pub async fn finish_job(
@@ -770,21 +832,54 @@ impl Store {
         uuid: &str,
         token: i64,
         outcome: &JobOutcome,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Finished, StoreError> {
         let dialect = self.dialect();
         let now = now_sql(dialect);
+        // An infrastructure fault with attempts left queues the job again
+        // (its lease and worker cleared, not before the backoff); anything
+        // else ends it in the reported state.
+        let retry = match (outcome.class, outcome.retry_after) {
+            (Some(FailureClass::Infra), Some(after)) => Some(micros(after)),
+            _ => None,
+        };
+        let ended = JobState::from(outcome.state).as_str();
         let mut sql = Sql::new(dialect, "UPDATE jobs SET state = ");
-        sql.text(JobState::from(outcome.state).as_str());
-        sql.push(", outcome = ")
-            .opt_text(outcome.outcome.as_deref());
+        match retry {
+            Some(_) => {
+                sql.push("CASE WHEN attempts < max_attempts THEN 'queued' ELSE ")
+                    .text(ended)
+                    .push(" END");
+            }
+            None => {
+                sql.text(ended);
+            }
+        }
+        sql.push(", outcome = ");
+        match retry {
+            Some(_) => {
+                sql.push("CASE WHEN attempts < max_attempts THEN NULL ELSE ")
+                    .opt_text(outcome.outcome.as_deref())
+                    .push(" END");
+            }
+            None => {
+                sql.opt_text(outcome.outcome.as_deref());
+            }
+        }
         sql.push(", result_group = ")
             .opt_text(outcome.result_group.as_deref());
+        if let Some(after) = retry {
+            sql.push(&format!(
+                ", not_before = CASE WHEN attempts < max_attempts THEN {now} + "
+            ))
+            .int(after)
+            .push(" ELSE not_before END, worker = CASE WHEN attempts < max_attempts THEN NULL ELSE worker END");
+        }
         sql.push(&format!(
             ", lease_expires_at = NULL, updated_at = {now} WHERE uuid = "
         ))
         .text(uuid);
         sql.push(" AND lease_token = ").int(token);
-        sql.push(" AND state = 'running' RETURNING id");
+        sql.push(" AND state = 'running' RETURNING id, state, not_before");
         with_pool!(self, write, |pool, dialect| {
             let mut tx = begin!(pool, dialect);
             let Some(row) = query!(sql).fetch_optional(&mut *tx).await? else {
@@ -792,12 +887,15 @@ impl Store {
                 return Err(self.stale_or_missing(uuid, token).await);
             };
             let id: i64 = row.try_get(0)?;
+            let state: String = row.try_get(1)?;
+            let not_before: i64 = row.try_get(2)?;
+            let requeued = state == "queued";
             let mut attempt = Sql::new(
                 dialect,
-                &format!(
-                    "UPDATE job_attempts SET ended_at = {now}, end_reason = 'finished', exit_status = "
-                ),
+                &format!("UPDATE job_attempts SET ended_at = {now}, end_reason = "),
             );
+            attempt.text(if requeued { "infra-fault" } else { "finished" });
+            attempt.push(", exit_status = ");
             match outcome.exit_status {
                 Some(status) => attempt.int(status),
                 None => attempt.push("NULL"),
@@ -811,11 +909,18 @@ impl Store {
             attempt
                 .push(", artifacts_url = ")
                 .opt_text(outcome.artifacts_url.as_deref());
+            attempt
+                .push(", class = ")
+                .opt_text(outcome.class.map(FailureClass::as_str));
             attempt.push(" WHERE job_id = ").int(id);
             attempt.push(" AND lease_token = ").int(token);
             query!(attempt).execute(&mut *tx).await?;
             tx.commit().await?;
-            Ok(())
+            Ok(if requeued {
+                Finished::Retrying { not_before }
+            } else {
+                Finished::Ended
+            })
         })
     }
 
@@ -873,7 +978,7 @@ impl Store {
                 let mut attempt = Sql::new(
                     dialect,
                     &format!(
-                        "UPDATE job_attempts SET ended_at = {now}, end_reason = 'lease-expired' \
+                        "UPDATE job_attempts SET ended_at = {now}, end_reason = 'lease-expired', class = 'infra' \
                          WHERE ended_at IS NULL AND job_id = "
                     ),
                 );

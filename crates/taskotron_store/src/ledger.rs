@@ -105,3 +105,50 @@ impl Store {
         Ok(())
     }
 }
+
+/// How often a check's verdict flips when it runs again on the same input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flakiness {
+    /// The check.
+    pub check: String,
+    /// Finished jobs (runs that gave a verdict).
+    pub runs: i64,
+    /// Those with an earlier finished run on the same input (item,
+    /// item revision and arch): re-runs and repeats.
+    pub repeated: i64,
+    /// Those whose verdict differs from the run before on the same input.
+    pub flips: i64,
+}
+
+impl Store {
+    /// Every check's verdict flips, from finished jobs: a repeat on the
+    /// same input whose outcome differs from the one before counts as one.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn flakiness(&self) -> Result<Vec<Flakiness>, StoreError> {
+        let mut out = Vec::new();
+        with_pool!(self, read, |pool, dialect| {
+            let sql = Sql::new(
+                dialect,
+                "WITH f AS (SELECT check_name, outcome, LAG(outcome) OVER \
+                 (PARTITION BY check_name, item_type, item, item_revision, arch ORDER BY id) \
+                 AS prev FROM jobs WHERE state = 'finished' AND outcome IS NOT NULL) \
+                 SELECT check_name, COUNT(*), \
+                 SUM(CASE WHEN prev IS NULL THEN 0 ELSE 1 END), \
+                 SUM(CASE WHEN prev IS NOT NULL AND prev <> outcome THEN 1 ELSE 0 END) \
+                 FROM f GROUP BY check_name ORDER BY check_name",
+            );
+            for row in query!(sql).fetch_all(pool).await? {
+                out.push(Flakiness {
+                    check: row.try_get(0)?,
+                    runs: row.try_get(1)?,
+                    repeated: row.try_get(2)?,
+                    flips: row.try_get(3)?,
+                });
+            }
+        });
+        Ok(out)
+    }
+}

@@ -19,7 +19,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use taskotron_store::jobs::{
-    Enqueued, FinalState, JobFilter, JobKey, JobOutcome, JobState, NewJob, Requirements, WorkerCaps,
+    Enqueued, FailureClass, FinalState, Finished, JobFilter, JobKey, JobOutcome, JobState, NewJob,
+    Requirements, WorkerCaps,
 };
 use taskotron_store::{Store, StoreError};
 
@@ -62,6 +63,8 @@ fn passed() -> JobOutcome {
         log_url: Some("https://logs/1".into()),
         artifacts_url: Some("https://artifacts/1".into()),
         result_group: Some("group-1".into()),
+        class: Some(FailureClass::Verdict),
+        retry_after: None,
     }
 }
 
@@ -370,7 +373,7 @@ async fn with_leases_lost_while_workers_race_each_job_gets_one_accepted_result()
                         }
                     }
                     match store.finish_job(&lease.uuid, lease.token, &passed()).await {
-                        Ok(()) => {
+                        Ok(_) => {
                             accepted.fetch_add(1, Ordering::SeqCst);
                             mine.push(lease.uuid);
                         }
@@ -706,6 +709,182 @@ async fn jobs_list_by_state_item_check_and_worker() {
             []
         );
         assert_eq!(store.get_job("no-such-job").await.unwrap(), None);
+    })
+    .await;
+}
+
+fn infra_fault(retry_after: Option<Duration>) -> JobOutcome {
+    JobOutcome {
+        state: FinalState::Crashed,
+        exit_status: Some(1),
+        outcome: Some("CRASHED: action 1 `download` failed: Koji did not answer".into()),
+        log_url: None,
+        artifacts_url: None,
+        result_group: None,
+        class: Some(FailureClass::Infra),
+        retry_after,
+    }
+}
+
+#[tokio::test]
+async fn only_infrastructure_faults_are_retried_with_their_attempts_kept() {
+    each_backend(|store| async move {
+        // An infrastructure fault with attempts left: queued again, not
+        // before the backoff.
+        let mut new = job(key("dist.rpmlint", "retry-1.0-1.fc44"));
+        new.max_attempts = 3;
+        let uuid = enqueue_one(&store, new).await;
+        let lease = store
+            .claim_job(&worker("w1"), LEASE)
+            .await
+            .unwrap()
+            .unwrap();
+        let done = store
+            .finish_job(
+                &uuid,
+                lease.token,
+                &infra_fault(Some(Duration::from_secs(600))),
+            )
+            .await
+            .unwrap();
+        let Finished::Retrying { not_before } = done else {
+            panic!("{done:?}")
+        };
+        let record = store.get_job(&uuid).await.unwrap().unwrap();
+        assert_eq!(record.state, JobState::Queued);
+        assert_eq!(record.not_before, not_before);
+        assert!(record.worker.is_none(), "{record:?}");
+        assert_eq!(
+            record.attempts[0].end_reason.as_deref(),
+            Some("infra-fault")
+        );
+        assert_eq!(record.attempts[0].class, Some(FailureClass::Infra));
+        // Not claimable during the backoff.
+        assert!(
+            store
+                .claim_job(&worker("w1"), LEASE)
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        // Without a backoff it is claimable at once; the verdict of the
+        // second attempt finishes it, the first attempt still shown.
+        let uuid = enqueue_one(&store, job(key("dist.rpmlint", "retry-2.0-1.fc44"))).await;
+        let lease = store
+            .claim_job(&worker("w1"), LEASE)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            store
+                .finish_job(&uuid, lease.token, &infra_fault(Some(Duration::ZERO)))
+                .await
+                .unwrap(),
+            Finished::Retrying {
+                not_before: store.get_job(&uuid).await.unwrap().unwrap().not_before
+            }
+        );
+        let again = store
+            .claim_job(&worker("w2"), LEASE)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.uuid, uuid);
+        assert_eq!(again.attempt, 2);
+        assert_eq!(
+            store
+                .finish_job(&uuid, again.token, &passed())
+                .await
+                .unwrap(),
+            Finished::Ended
+        );
+        let record = store.get_job(&uuid).await.unwrap().unwrap();
+        assert_eq!(record.state, JobState::Finished);
+        assert_eq!(record.outcome.as_deref(), Some("PASSED"));
+        let classes: Vec<_> = record.attempts.iter().map(|it| it.class).collect();
+        assert_eq!(
+            classes,
+            [Some(FailureClass::Infra), Some(FailureClass::Verdict)]
+        );
+
+        // Out of attempts: the fault ends the job in the reported state.
+        let mut new = job(key("dist.rpmlint", "retry-3.0-1.fc44"));
+        new.max_attempts = 1;
+        let uuid = enqueue_one(&store, new).await;
+        let lease = store
+            .claim_job(&worker("w1"), LEASE)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            store
+                .finish_job(&uuid, lease.token, &infra_fault(Some(Duration::ZERO)))
+                .await
+                .unwrap(),
+            Finished::Ended
+        );
+        let record = store.get_job(&uuid).await.unwrap().unwrap();
+        assert_eq!(record.state, JobState::Crashed);
+        assert_eq!(record.attempts[0].end_reason.as_deref(), Some("finished"));
+
+        // The task's own crash is never retried, attempts left or not.
+        let uuid = enqueue_one(&store, job(key("dist.rpmlint", "retry-4.0-1.fc44"))).await;
+        let lease = store
+            .claim_job(&worker("w1"), LEASE)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut crash = infra_fault(Some(Duration::ZERO));
+        crash.class = Some(FailureClass::Task);
+        assert_eq!(
+            store.finish_job(&uuid, lease.token, &crash).await.unwrap(),
+            Finished::Ended
+        );
+        assert_eq!(state(&store, &uuid).await, JobState::Crashed);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn verdict_flips_on_the_same_input_are_counted_per_check() {
+    each_backend(|store| async move {
+        // dist.rpmlint on one build: PASSED, FAILED, PASSED (two re-runs,
+        // two flips); on another build once. dist.abicheck twice, the same.
+        let runs = [
+            ("dist.rpmlint", "flip-1.0-1.fc44", 0, "PASSED"),
+            ("dist.rpmlint", "flip-1.0-1.fc44", 1, "FAILED"),
+            ("dist.rpmlint", "flip-1.0-1.fc44", 2, "PASSED"),
+            ("dist.rpmlint", "other-1.0-1.fc44", 0, "FAILED"),
+            ("dist.abicheck", "flip-1.0-1.fc44", 0, "PASSED"),
+            ("dist.abicheck", "flip-1.0-1.fc44", 1, "PASSED"),
+        ];
+        for (check, item, rerun, outcome) in runs {
+            let mut k = key(check, item);
+            k.rerun = rerun;
+            let uuid = enqueue_one(&store, job(k)).await;
+            let lease = store
+                .claim_job(&worker("w1"), LEASE)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(lease.uuid, uuid);
+            let mut done = passed();
+            done.outcome = Some(outcome.into());
+            store.finish_job(&uuid, lease.token, &done).await.unwrap();
+        }
+        let flakiness = store.flakiness().await.unwrap();
+        let summary: Vec<(String, i64, i64, i64)> = flakiness
+            .iter()
+            .map(|it| (it.check.clone(), it.runs, it.repeated, it.flips))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("dist.abicheck".to_owned(), 2, 1, 0),
+                ("dist.rpmlint".to_owned(), 4, 2, 2),
+            ]
+        );
     })
     .await;
 }

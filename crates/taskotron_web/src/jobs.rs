@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use taskotron_store::StoreError;
 use taskotron_store::jobs::{
-    Enqueued, Expired, Job, JobFilter, JobKey, JobState, NewJob, Requirements,
+    Enqueued, Expired, FailureClass, Job, JobFilter, JobKey, JobState, NewJob, Requirements,
 };
 
 use crate::AppState;
@@ -106,9 +106,17 @@ pub fn render_job(job: &Job) -> Value {
                 "outcome": it.outcome,
                 "log_url": it.log_url,
                 "artifacts_url": it.artifacts_url,
+                "class": it.class.map(FailureClass::as_str),
             })
         })
         .collect();
+    // Attempts that ended in an infrastructure fault before the last one:
+    // a verdict reached only on retry shows them.
+    let infra_faults = job
+        .attempts
+        .iter()
+        .filter(|it| it.class == Some(FailureClass::Infra))
+        .count();
     json!({
         "uuid": job.uuid,
         "key": render_key(&job.key),
@@ -133,6 +141,8 @@ pub fn render_job(job: &Job) -> Value {
             .as_deref()
             .and_then(|it| serde_json::from_str::<Value>(it).ok()),
         "attempts": attempts,
+        "infra_faults": infra_faults,
+        "verdict_on_retry": job.state == JobState::Finished && infra_faults > 0,
     })
 }
 

@@ -27,7 +27,39 @@ const PLACEHOLDERS_PER_PASS: u32 = 500;
 
 /// The ledger's routes.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/items/{item_type}/{item}/expected", get(expected))
+    Router::new()
+        .route("/api/v1/items/{item_type}/{item}/expected", get(expected))
+        .route("/api/v1/checks/flakiness", get(flakiness))
+}
+
+/// `part / whole`, 0 when `whole` is 0.
+#[allow(clippy::cast_precision_loss, reason = "a rate needs no exact counts")]
+fn rate(part: i64, whole: i64) -> f64 {
+    if whole > 0 {
+        part as f64 / whole as f64
+    } else {
+        0.0
+    }
+}
+
+/// Each check's verdict flips on repeated runs of the same input.
+async fn flakiness(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let data: Vec<Value> = state
+        .store
+        .flakiness()
+        .await?
+        .iter()
+        .map(|it| {
+            json!({
+                "check": it.check,
+                "runs": it.runs,
+                "repeated_runs": it.repeated,
+                "flips": it.flips,
+                "flip_rate": rate(it.flips, it.repeated),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"data": data})).into_response())
 }
 
 fn now_micros() -> i64 {

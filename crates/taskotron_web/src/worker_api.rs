@@ -35,7 +35,9 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use taskotron_store::Store;
-use taskotron_store::jobs::{FinalState, JobFilter, JobOutcome, JobState, Wakeup, WorkerCaps};
+use taskotron_store::jobs::{
+    FailureClass, FinalState, Finished, JobFilter, JobOutcome, JobState, Wakeup, WorkerCaps,
+};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -58,6 +60,10 @@ pub struct WorkerSettings {
     pub recheck: Duration,
     /// Woken when jobs become claimable in this process.
     pub wake: Arc<Notify>,
+    /// The pause before the first automatic retry of an attempt that
+    /// ended in an infrastructure fault; it doubles with each attempt, up
+    /// to an hour.
+    pub retry_backoff: Duration,
     closing: AtomicBool,
     workers: Mutex<BTreeMap<String, WorkerInfo>>,
     /// Per set of capabilities, when the last woken claim that found
@@ -90,7 +96,8 @@ impl Default for WorkerSettings {
 
 impl WorkerSettings {
     /// Settings with these tokens and the default times: 60 s leases,
-    /// 25 s long polls, a look at the queue every 2 s while waiting.
+    /// 25 s long polls, a look at the queue every 2 s while waiting, 30 s
+    /// before retrying an infrastructure fault.
     pub fn new(auth: Option<WorkerAuth>) -> WorkerSettings {
         WorkerSettings {
             auth,
@@ -98,6 +105,7 @@ impl WorkerSettings {
             max_wait: Duration::from_secs(25),
             recheck: Duration::from_secs(2),
             wake: Arc::default(),
+            retry_backoff: Duration::from_secs(30),
             closing: AtomicBool::new(false),
             workers: Mutex::default(),
             gates: Mutex::default(),
@@ -475,7 +483,7 @@ async fn check_holder(
     uuid: &str,
     name: &str,
     token: i64,
-) -> Result<(), ApiError> {
+) -> Result<i64, ApiError> {
     let job = state
         .store
         .get_job(uuid)
@@ -488,7 +496,7 @@ async fn check_holder(
             token,
         }));
     }
-    Ok(())
+    Ok(job.attempt_count)
 }
 
 async fn heartbeat(
@@ -527,6 +535,19 @@ struct ResultRequest {
     log_url: Option<String>,
     artifacts_url: Option<String>,
     result_group: Option<String>,
+    /// `verdict`, `task` or `infra`; without it, `verdict` for a finished
+    /// job and `task` otherwise.
+    class: Option<String>,
+}
+
+/// The pause before retrying attempt `attempt` (from 1) after an
+/// infrastructure fault: `base` doubled for each earlier attempt, at most
+/// an hour.
+#[must_use]
+pub fn retry_backoff(base: Duration, attempt: i64) -> Duration {
+    let doublings = u32::try_from(attempt.saturating_sub(1).clamp(0, 16)).unwrap_or(16);
+    base.saturating_mul(1 << doublings)
+        .min(Duration::from_secs(3600))
 }
 
 async fn result(
@@ -558,8 +579,29 @@ async fn result(
             "string_too_long",
         ));
     }
+    let class = match request.class.as_deref() {
+        None if final_state == FinalState::Finished => FailureClass::Verdict,
+        None => FailureClass::Task,
+        Some(name) => FailureClass::parse(name).ok_or_else(|| {
+            ApiError::validation(
+                "class",
+                format!("{name:?} is not verdict, task or infra"),
+                "enum",
+            )
+        })?,
+    };
+    if class == FailureClass::Verdict && final_state != FinalState::Finished {
+        return Err(ApiError::validation(
+            "class",
+            format!(
+                "a verdict finishes the job; the state is {:?}",
+                request.state
+            ),
+            "value_error",
+        ));
+    }
     settings.touch(&name);
-    check_holder(&state, &uuid, &name, request.token).await?;
+    let attempt = check_holder(&state, &uuid, &name, request.token).await?;
     // The links the attempt's uploads set, unless the worker sends its own.
     let (log_url, artifacts_url) =
         crate::artifacts::uploaded_links(&state, &uuid, request.token).await?;
@@ -570,15 +612,26 @@ async fn result(
         log_url: request.log_url.or(log_url),
         artifacts_url: request.artifacts_url.or(artifacts_url),
         result_group: request.result_group,
+        class: Some(class),
+        retry_after: (class == FailureClass::Infra)
+            .then(|| retry_backoff(settings.retry_backoff, attempt)),
     };
-    state
+    let finished = state
         .store
         .finish_job(&uuid, request.token, &outcome)
         .await
         .map_err(job_error(&uuid))?;
     tracing::info!(job.id = %uuid, worker.name = %name, state = %request.state,
-        outcome = outcome.outcome.as_deref().unwrap_or(""), "job result accepted");
-    Ok(Json(json!({"uuid": uuid, "state": request.state})).into_response())
+        class = class.as_str(), outcome = outcome.outcome.as_deref().unwrap_or(""),
+        "job result accepted");
+    Ok(match finished {
+        Finished::Ended => Json(json!({"uuid": uuid, "state": request.state})),
+        Finished::Retrying { not_before } => {
+            tracing::info!(job.id = %uuid, "an infrastructure fault: the job is queued again");
+            Json(json!({"uuid": uuid, "state": "queued", "retry_at": time(not_before)}))
+        }
+    }
+    .into_response())
 }
 
 async fn list_workers(State(state): State<AppState>) -> Result<Response, ApiError> {

@@ -669,3 +669,110 @@ async fn closing_answers_waiting_polls() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn infrastructure_faults_are_retried_and_the_earlier_attempts_shown() {
+    each_state(
+        |store| {
+            let mut settings = workers();
+            settings.retry_backoff = Duration::ZERO;
+            AppState::with_settings(store, plain()).with_worker_api(settings)
+        },
+        |api| async move {
+            let uuid =
+                enqueue(&api, None, &[job("dist.rpmlint", "infra-1.0-1.fc44")]).await[0].clone();
+            register(&api, W1, &json!({"arches": ["x86_64"]})).await;
+            let first = lease(&api, W1, 0.0).await.json();
+            assert_eq!(first["uuid"], uuid.as_str());
+            let token = first["token"].as_i64().unwrap();
+            let result_path = format!("/api/v1/worker/jobs/{uuid}/result");
+
+            // Classes are checked before anything is written.
+            for (body, field) in [
+                (
+                    json!({"token": token, "state": "crashed", "class": "weather"}),
+                    "class",
+                ),
+                (
+                    json!({"token": token, "state": "crashed", "class": "verdict"}),
+                    "class",
+                ),
+            ] {
+                let answer = post(&api, &result_path, Some(W1), &body).await;
+                assert_eq!(answer.status, 400, "{}", answer.text);
+                assert!(answer.text.contains(field), "{}", answer.text);
+            }
+            assert_eq!(job_json(&api, &uuid).await["state"], "running");
+
+            // A download that failed: the job is queued again.
+            let answer = post(
+                &api,
+                &result_path,
+                Some(W1),
+                &json!({"token": token, "state": "crashed", "class": "infra", "exit_status": 3,
+                        "outcome": "CRASHED: action 1 `koji` failed: the hub did not answer"}),
+            )
+            .await;
+            assert_eq!(answer.status, 200, "{}", answer.text);
+            assert_eq!(answer.json()["state"], "queued", "{}", answer.text);
+            assert!(
+                answer.json()["retry_at"].as_str().is_some(),
+                "{}",
+                answer.text
+            );
+            let record = job_json(&api, &uuid).await;
+            assert_eq!(record["state"], "queued", "{record:#}");
+            assert_eq!(record["attempts"][0]["class"], "infra");
+            assert_eq!(record["attempts"][0]["end_reason"], "infra-fault");
+
+            // The second attempt gives the verdict; the fault stays visible.
+            let second = lease(&api, W1, 0.0).await.json();
+            assert_eq!(second["uuid"], uuid.as_str());
+            assert_eq!(second["attempt"], 2);
+            let answer = post(
+                &api,
+                &result_path,
+                Some(W1),
+                &json!({"token": second["token"], "state": "finished", "exit_status": 0,
+                        "outcome": "PASSED"}),
+            )
+            .await;
+            assert_eq!(
+                answer.pair(),
+                (200, json!({"uuid": uuid, "state": "finished"}))
+            );
+            let record = job_json(&api, &uuid).await;
+            assert_eq!(record["state"], "finished");
+            assert_eq!(record["attempts"][0]["class"], "infra");
+            assert_eq!(record["attempts"][1]["class"], "verdict");
+            assert_eq!(record["infra_faults"], 1);
+            assert_eq!(record["verdict_on_retry"], true);
+
+            // A task's own crash ends the job although attempts are left.
+            let other =
+                enqueue(&api, None, &[job("dist.rpmlint", "crash-1.0-1.fc44")]).await[0].clone();
+            let leased = lease(&api, W1, 0.0).await.json();
+            assert_eq!(leased["uuid"], other.as_str());
+            let answer = post(
+                &api,
+                &format!("/api/v1/worker/jobs/{other}/result"),
+                Some(W1),
+                &json!({"token": leased["token"], "state": "crashed", "outcome": "CRASHED"}),
+            )
+            .await;
+            assert_eq!(answer.json()["state"], "crashed", "{}", answer.text);
+            let record = job_json(&api, &other).await;
+            assert_eq!(record["state"], "crashed");
+            assert_eq!(record["attempts"][0]["class"], "task");
+            assert_eq!(record["verdict_on_retry"], false);
+
+            let flakiness = get(&api, "/api/v1/checks/flakiness").await.json();
+            assert_eq!(
+                flakiness["data"],
+                json!([{"check": "dist.rpmlint", "runs": 1, "repeated_runs": 0, "flips": 0,
+                        "flip_rate": 0.0}])
+            );
+        },
+    )
+    .await;
+}

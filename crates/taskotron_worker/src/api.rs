@@ -128,6 +128,10 @@ pub struct JobResult {
     /// The ResultsDB group of the results.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result_group: Option<String>,
+    /// What ended the attempt: `verdict` (the task's own), `task` (the
+    /// task crashed or ran out of time) or `infra` (something around the
+    /// task failed: the server retries those).
+    pub class: &'static str,
 }
 
 #[derive(Debug, Deserialize)]

@@ -430,16 +430,25 @@ fn truncate(mut text: String) -> String {
 /// (the worker is stopping: its lease runs out and the job is requeued).
 pub fn result_of(report: &TaskReport, token: i64) -> Option<JobResult> {
     let worst = report.results.results.iter().map(|it| it.outcome).max();
-    let (state, outcome) = match report.status {
-        TaskStatus::Passed => ("finished", worst.unwrap_or(Outcome::Passed).to_string()),
+    let (state, outcome, class) = match report.status {
+        TaskStatus::Passed => (
+            "finished",
+            worst.unwrap_or(Outcome::Passed).to_string(),
+            "verdict",
+        ),
         TaskStatus::Failed => (
             "finished",
             worst
                 .map_or(Outcome::Failed, |it| it.max(Outcome::Failed))
                 .to_string(),
+            "verdict",
         ),
-        TaskStatus::Crashed => ("crashed", with_error("CRASHED", report)),
-        TaskStatus::TimedOut => ("timed-out", with_error("ABORTED", report)),
+        TaskStatus::Crashed => (
+            "crashed",
+            with_error("CRASHED", report),
+            crash_class(report),
+        ),
+        TaskStatus::TimedOut => ("timed-out", with_error("ABORTED", report), "task"),
         TaskStatus::Interrupted => return None,
     };
     Some(JobResult {
@@ -448,7 +457,31 @@ pub fn result_of(report: &TaskReport, token: i64) -> Option<JobResult> {
         exit_status: Some(report.exit_code),
         outcome: Some(truncate(outcome)),
         result_group: Some(report.uuid.clone()),
+        class,
     })
+}
+
+/// Directives whose failure is the infrastructure's, not the task's: they
+/// fetch from Koji, Bodhi, dist-git and the repositories, or report to
+/// ResultsDB.
+const INFRA_DIRECTIVES: [&str; 5] = ["koji", "bodhi", "distgit", "yumrepoinfo", "resultsdb"];
+
+/// Whether a crash is the task's own (`task`) or the infrastructure's
+/// (`infra`): the failed action's directive says, or a log that could not
+/// be written.
+fn crash_class(report: &TaskReport) -> &'static str {
+    let failed = report
+        .actions
+        .iter()
+        .find(|it| matches!(it.status, taskotron_runner::ActionStatus::Failed { .. }));
+    match failed {
+        Some(action) if INFRA_DIRECTIVES.contains(&action.directive) => "infra",
+        Some(taskotron_runner::ActionReport {
+            status: taskotron_runner::ActionStatus::Failed { error },
+            ..
+        }) if error.starts_with("cannot write the action's log") => "infra",
+        _ => "task",
+    }
 }
 
 fn with_error(word: &str, report: &TaskReport) -> String {
@@ -458,13 +491,18 @@ fn with_error(word: &str, report: &TaskReport) -> String {
     }
 }
 
-fn crashed(token: i64, message: &str) -> JobResult {
+/// An attempt that ended before the task ran: `class` is `infra` when
+/// something around the task failed (the formula could not be fetched,
+/// the sandbox could not start) and `task` when the job itself cannot run
+/// (no formula for its check, an invalid formula, an unknown item type).
+fn crashed(token: i64, message: &str, class: &'static str) -> JobResult {
     JobResult {
         token,
         state: "crashed",
         exit_status: Some(taskotron_runner::exit_code::ENVIRONMENT),
         outcome: Some(truncate(format!("CRASHED: {message}"))),
         result_group: None,
+        class,
     }
 }
 
@@ -480,7 +518,7 @@ async fn run_leased(
             Ok(path) => Some(path),
             Err(message) => {
                 tracing::warn!(%message, "the job's formula cannot be fetched");
-                post(client, &lease, &crashed(lease.token, &message)).await;
+                post(client, &lease, &crashed(lease.token, &message, "infra")).await;
                 return;
             }
         },
@@ -490,7 +528,7 @@ async fn run_leased(
         Ok(job) => job,
         Err(message) => {
             tracing::warn!(%message, "the job cannot run here");
-            post(client, &lease, &crashed(lease.token, &message)).await;
+            post(client, &lease, &crashed(lease.token, &message, "task")).await;
             return;
         }
     };
@@ -535,6 +573,7 @@ async fn run_leased(
                 Some(crashed(
                     lease.token,
                     &format!("the task cannot start: {err}"),
+                    "infra",
                 ))
             }
         }
@@ -777,6 +816,64 @@ async fn heartbeat_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn crashed_in(directive: &'static str, error: &str) -> TaskReport {
+        TaskReport {
+            uuid: "u".into(),
+            checkname: "dist.t".into(),
+            item: "foo-1-1.fc44".into(),
+            item_type: ItemType::KojiBuild,
+            arch: "x86_64".into(),
+            status: TaskStatus::Crashed,
+            exit_code: taskotron_runner::exit_code::CRASHED,
+            error: Some(format!("action 1 `a` failed: {error}")),
+            sandbox: taskotron_runner::SandboxMode::Local,
+            actions: vec![taskotron_runner::ActionReport {
+                index: 1,
+                name: "a".into(),
+                directive,
+                status: taskotron_runner::ActionStatus::Failed {
+                    error: error.into(),
+                },
+                duration_ms: 1,
+                log: None,
+            }],
+            results: taskotron_task_format::ResultYaml::default(),
+            artifacts_dir: PathBuf::from("/nowhere"),
+            started_at: "2026-11-27T00:00:00Z".into(),
+            duration_ms: 1,
+        }
+    }
+
+    #[test]
+    fn crashes_are_the_tasks_unless_a_service_or_the_machine_failed() {
+        let class = |report: &TaskReport| result_of(report, 1).map(|it| it.class);
+        assert_eq!(
+            class(&crashed_in("koji", "the hub did not answer")),
+            Some("infra")
+        );
+        assert_eq!(class(&crashed_in("resultsdb", "503")), Some("infra"));
+        assert_eq!(
+            class(&crashed_in(
+                "shell",
+                "cannot write the action's log: disk full"
+            )),
+            Some("infra")
+        );
+        assert_eq!(class(&crashed_in("shell", "exit status 2")), Some("task"));
+        assert_eq!(class(&crashed_in("python", "Traceback")), Some("task"));
+        let mut timed_out = crashed_in("shell", "slow");
+        timed_out.status = TaskStatus::TimedOut;
+        assert_eq!(class(&timed_out), Some("task"));
+        let mut passed = crashed_in("shell", "");
+        passed.status = TaskStatus::Passed;
+        passed.actions.clear();
+        assert_eq!(class(&passed), Some("verdict"));
+        assert_eq!(
+            crashed(1, "the formula cannot be fetched", "infra").class,
+            "infra"
+        );
+    }
 
     #[test]
     fn formulas_are_found_with_or_without_the_namespace() {

@@ -11,6 +11,7 @@ pub(crate) mod job_files;
 pub(crate) mod migrate;
 pub(crate) mod policies;
 pub(crate) mod repos;
+pub(crate) mod reproduce;
 pub(crate) mod result;
 pub(crate) mod rules;
 pub(crate) mod run;
