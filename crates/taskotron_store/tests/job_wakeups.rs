@@ -148,3 +148,33 @@ async fn each_way_a_job_becomes_claimable_notifies_the_other_stores() {
     b.close().await;
     a.drop_schema_for_tests(&schema).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_lost_listening_connection_is_made_again() {
+    let Some((a, b, schema)) = two_stores().await else {
+        return;
+    };
+    let url = std::env::var("TASKOTRON_TEST_DATABASE_URL").unwrap();
+    let mut wakeups = a.job_wakeups().await.unwrap().unwrap();
+    // Cut the listening connection from the database's side, as a
+    // restarted PostgreSQL or a proxy would.
+    let admin = sqlx::PgPool::connect(&url).await.unwrap();
+    let listen = format!("LISTEN \"{}\"", wakeups.channel());
+    let cut: Vec<(bool,)> =
+        sqlx::query_as("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1")
+            .bind(&listen)
+            .fetch_all(&admin)
+            .await
+            .unwrap();
+    assert_eq!(cut, [(true,)]);
+    // The listener says so (notifications may have been missed), listens
+    // again, and hears the next enqueue.
+    assert_eq!(next(&mut wakeups).await, Wakeup::Reconnected);
+    b.enqueue_jobs(&[job("after-1-1")]).await.unwrap();
+    assert_eq!(next(&mut wakeups).await, Wakeup::Jobs);
+
+    admin.close().await;
+    drop(wakeups);
+    b.close().await;
+    a.drop_schema_for_tests(&schema).await.unwrap();
+}
