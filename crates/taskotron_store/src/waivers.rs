@@ -152,7 +152,7 @@ impl Store {
         &self,
         waivers: &[NewWaiver],
     ) -> Result<Vec<StoredWaiver>, StoreError> {
-        self.insert_waivers(waivers, false, false).await
+        self.insert_waivers(waivers, false, false, &|_| None).await
     }
 
     /// Like [`Store::create_waivers`], and, when `decision_check`, one
@@ -163,7 +163,21 @@ impl Store {
         waivers: &[NewWaiver],
         decision_check: bool,
     ) -> Result<Vec<StoredWaiver>, StoreError> {
-        self.insert_waivers(waivers, decision_check, false).await
+        self.insert_waivers(waivers, decision_check, false, &|_| None)
+            .await
+    }
+
+    /// Like [`Store::create_waivers_with_check`], and for each waiver the
+    /// outbox message `message` makes of it (WaiverDB's `waiver.new`), in
+    /// the same transaction.
+    pub async fn create_waivers_announced(
+        &self,
+        waivers: &[NewWaiver],
+        decision_check: bool,
+        message: &(dyn Fn(&StoredWaiver) -> Option<String> + Sync),
+    ) -> Result<Vec<StoredWaiver>, StoreError> {
+        self.insert_waivers(waivers, decision_check, false, message)
+            .await
     }
 
     /// Like [`Store::create_waivers_with_check`] with a decision check, but
@@ -174,7 +188,7 @@ impl Store {
         &self,
         waivers: &[NewWaiver],
     ) -> Result<Vec<StoredWaiver>, StoreError> {
-        self.insert_waivers(waivers, true, true).await
+        self.insert_waivers(waivers, true, true, &|_| None).await
     }
 
     async fn insert_waivers(
@@ -182,6 +196,7 @@ impl Store {
         waivers: &[NewWaiver],
         decision_check: bool,
         fail_before_commit: bool,
+        message: &(dyn Fn(&StoredWaiver) -> Option<String> + Sync),
     ) -> Result<Vec<StoredWaiver>, StoreError> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -229,6 +244,12 @@ impl Store {
                     waiver: waiver.clone(),
                     created_at: now,
                 });
+            }
+            for stored in &out {
+                if let Some(text) = message(stored) {
+                    let sql = crate::outbox::insert_sql(dialect, &text);
+                    query!(sql).execute(&mut *tx).await?;
+                }
             }
             if decision_check && !out.is_empty() {
                 let ids: Vec<i64> = out.iter().map(|it| it.id).collect();

@@ -359,10 +359,28 @@ async fn create(
     }
     // A decision check commits with the waivers (greenwave.rs).
     let check = crate::greenwave::waivers_need_check(&state);
+    // Each waiver's `waiver.new` message commits with it, as WaiverDB
+    // publishes one after its commit.
+    let prefix = state.resultsdb.publish_prefix.clone();
+    let now = chrono::Utc::now();
+    let announce = |stored: &StoredWaiver| {
+        let prefix = prefix.as_deref()?;
+        let message = taskotron_bus::OutgoingMessage::fedora(
+            prefix,
+            "waiverdb.waiver.new",
+            "",
+            waiver_json(stored),
+            now,
+        );
+        serde_json::to_string(&message).ok()
+    };
     let stored = state
         .store
-        .create_waivers_with_check(&waivers, check)
+        .create_waivers_announced(&waivers, check, &announce)
         .await?;
+    if prefix.is_some() {
+        state.resultsdb.outbox_wake.notify_one();
+    }
     if check {
         crate::greenwave::check_written(&state);
     }

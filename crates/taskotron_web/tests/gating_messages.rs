@@ -486,3 +486,45 @@ async fn decision_checks_commit_with_what_they_check() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_waiver_commits_with_its_waiver_new_message() {
+    let wake = Arc::new(Notify::new());
+    let checks_wake = Arc::new(Notify::new());
+    each_state(
+        publishing_state(POLICY, "org.example.test", &wake, &checks_wake),
+        |api| async move {
+            let one = json!({"subject_type": "koji_build", "subject_identifier": "wn-1.0-1.fc44",
+                "testcase": "dist.depcheck", "product_version": "fedora-44",
+                "comment": "known flake", "username": "alice"});
+            let mut two = one.clone();
+            two["subject_identifier"] = json!("wn-2.0-1.fc44");
+            two["waived"] = json!(false);
+            assert_eq!(waive(&api, &json!([one, two])).await, 201);
+            let news: Vec<Value> = outbox(&api.store)
+                .await
+                .into_iter()
+                .filter(|(topic, _)| topic == "org.example.test.waiverdb.waiver.new")
+                .map(|(_, body)| body)
+                .collect();
+            assert_eq!(news.len(), 2, "{news:?}");
+            // The body is the waiver as the API returns it.
+            let listed = api
+                .send("GET", "/api/v1.0/waivers/?limit=10", &[], "")
+                .await
+                .json();
+            let mut expected: Vec<Value> = listed["data"].as_array().unwrap().clone();
+            expected.sort_by_key(|it| it["id"].as_i64());
+            assert_eq!(news, expected);
+            assert_eq!(news[1]["waived"], false);
+            // A refused waiver writes no message.
+            clear_outbox(&api.store).await;
+            assert_eq!(
+                waive(&api, &json!({"subject_type": "koji_build"})).await,
+                400
+            );
+            assert!(outbox(&api.store).await.is_empty());
+        },
+    )
+    .await;
+}
