@@ -31,6 +31,10 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1.0/waivers/", get(list).post(create))
         .route("/api/v1.0/waivers/+filtered", post(filtered))
+        .route(
+            "/api/v1.0/waivers/+by-subjects-and-testcases",
+            post(by_subjects_and_testcases),
+        )
         .route("/api/v1.0/waivers/{id}", get(one))
         .route("/api/v1.0/config", get(config))
         .route("/api/v1.0/permissions", get(permissions))
@@ -286,6 +290,129 @@ async fn one(State(state): State<AppState>, Path(id): Path<String>) -> Result<Re
     let id: i64 = id.parse().map_err(|_| not_found())?;
     let waiver = state.store.get_waiver(id).await?.ok_or_else(not_found)?;
     Ok(Json(waiver_json(&waiver)).into_response())
+}
+
+/// WaiverDB's deprecated query in the old subject-dict format: `subject`,
+/// a list of subjects (`{type, item}`, `{original_spec_nvr}` or
+/// `{productmd.compose.id}`), and `testcase`, a list of test case names,
+/// each optional (ORed within, ANDed together), with `product_version`,
+/// `username`, `proxied_by`, `since` and `include_obsolete` as for
+/// `+filtered`. Not paginated: `{"data": [...]}`, newest first.
+async fn by_subjects_and_testcases(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request: Value = if body.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_slice(&body).map_err(|err| bad(format!("Invalid JSON body: {err}")))?
+    };
+    let Some(object) = request.as_object() else {
+        return Err(bad("the body must be a JSON object"));
+    };
+    const KEYS: [&str; 7] = [
+        "subject",
+        "testcase",
+        "product_version",
+        "username",
+        "proxied_by",
+        "since",
+        "include_obsolete",
+    ];
+    if let Some(key) = object.keys().find(|it| !KEYS.contains(&it.as_str())) {
+        return Err(bad(format!(
+            "unknown key {key:?} (use {})",
+            KEYS.join(", ")
+        )));
+    }
+    let list = |name: &str| -> Result<Vec<Value>, ApiError> {
+        match object.get(name) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => Ok(items.clone()),
+            Some(_) => Err(bad(format!("{name}: must be a list"))),
+        }
+    };
+    let mut subjects: Vec<(String, String)> = Vec::new();
+    for subject in list("subject")? {
+        let field = |name: &str| subject.get(name).and_then(Value::as_str).map(str::to_owned);
+        subjects.push(
+            match (
+                field("type"),
+                field("item"),
+                field("original_spec_nvr"),
+                field("productmd.compose.id"),
+            ) {
+                (Some(kind), Some(item), _, _) => (kind, item),
+                (_, _, Some(nvr), _) => ("koji_build".to_owned(), nvr),
+                (_, _, _, Some(compose)) => ("compose".to_owned(), compose),
+                _ => {
+                    return Err(bad(
+                        "subject: each needs type and item, original_spec_nvr or \
+                         productmd.compose.id",
+                    ));
+                }
+            },
+        );
+    }
+    let mut testcases: Vec<String> = Vec::new();
+    for testcase in list("testcase")? {
+        match testcase {
+            Value::String(it) => testcases.push(it),
+            _ => return Err(bad("testcase: must be a list of test case names")),
+        }
+    }
+    let text = |name: &str| -> Result<Option<String>, ApiError> {
+        match object.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(it)) => Ok(Some(it.clone())),
+            Some(_) => Err(bad(format!("{name}: must be a string"))),
+        }
+    };
+    let (product_version, username, proxied_by, since) = (
+        text("product_version")?,
+        text("username")?,
+        text("proxied_by")?,
+        text("since")?,
+    );
+    let include_obsolete = match object.get("include_obsolete") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(it)) => *it,
+        Some(_) => return Err(bad("include_obsolete: must be a boolean")),
+    };
+    // One filter per (subject, test case) pair, or per subject, or per
+    // test case, or one for everything.
+    let subject_options: Vec<Option<&(String, String)>> = if subjects.is_empty() {
+        vec![None]
+    } else {
+        subjects.iter().map(Some).collect()
+    };
+    let testcase_options: Vec<Option<&String>> = if testcases.is_empty() {
+        vec![None]
+    } else {
+        testcases.iter().map(Some).collect()
+    };
+    let mut parsed = Vec::new();
+    for subject in &subject_options {
+        for testcase in &testcase_options {
+            let get = |name: &str| match name {
+                "subject_type" => subject.map(|it| it.0.clone()),
+                "subject_identifier" => subject.map(|it| it.1.clone()),
+                "testcase" => testcase.cloned(),
+                "product_version" => product_version.clone(),
+                "username" => username.clone(),
+                "proxied_by" => proxied_by.clone(),
+                "since" => since.clone(),
+                _ => None,
+            };
+            parsed.push(filter_from(&get)?);
+        }
+    }
+    let mut found = state.store.find_waivers(&parsed).await?;
+    if !include_obsolete {
+        found = newest_per_key(found, subject_key);
+    }
+    let data: Vec<Value> = found.iter().map(waiver_json).collect();
+    Ok(Json(json!({ "data": data })).into_response())
 }
 
 async fn filtered(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {

@@ -200,3 +200,89 @@ async fn bad_waivers_are_refused_with_the_reason() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_deprecated_by_subjects_and_testcases_query() {
+    each_state(state, |api| async move {
+        let path = "/api/v1.0/waivers/+by-subjects-and-testcases";
+        let mut bar = waiver("dist.rpmlint", true);
+        bar["subject_identifier"] = json!("bar-2.0-1.fc44");
+        for body in [
+            waiver("dist.rpmlint", true),
+            waiver("dist.depcheck", true),
+            bar,
+            // Revokes foo's rpmlint waiver: the newest for its key wins.
+            waiver("dist.rpmlint", false),
+        ] {
+            let (status, answer) = post(&api, "/api/v1.0/waivers/", "alice-token", &body).await;
+            assert_eq!(status, 201, "{answer}");
+        }
+        let keys = |answer: &Value| -> Vec<(String, String, bool)> {
+            answer["data"]
+                .as_array()
+                .expect("data")
+                .iter()
+                .map(|it| {
+                    (
+                        it["subject_identifier"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                        it["testcase"].as_str().unwrap_or_default().to_owned(),
+                        it["waived"].as_bool().unwrap_or_default(),
+                    )
+                })
+                .collect()
+        };
+        let key = |item: &str, testcase: &str, waived: bool| {
+            (item.to_owned(), testcase.to_owned(), waived)
+        };
+        // Subjects in both old forms, one test case: the newest per key.
+        let (status, answer) = post(
+            &api,
+            path,
+            "",
+            &json!({"subject": [{"type": "koji_build", "item": "foo-1.0-1.fc44"},
+                                {"original_spec_nvr": "bar-2.0-1.fc44"}],
+                    "testcase": ["dist.rpmlint"]}),
+        )
+        .await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(
+            keys(&answer),
+            [
+                key("foo-1.0-1.fc44", "dist.rpmlint", false),
+                key("bar-2.0-1.fc44", "dist.rpmlint", true),
+            ]
+        );
+        // Without test cases, every test case of the subject; with
+        // include_obsolete, the revoked waiver too.
+        let (_, answer) = post(
+            &api,
+            path,
+            "",
+            &json!({"subject": [{"type": "koji_build", "item": "foo-1.0-1.fc44"}],
+                    "include_obsolete": true}),
+        )
+        .await;
+        assert_eq!(
+            keys(&answer),
+            [
+                key("foo-1.0-1.fc44", "dist.rpmlint", false),
+                key("foo-1.0-1.fc44", "dist.depcheck", true),
+                key("foo-1.0-1.fc44", "dist.rpmlint", true),
+            ]
+        );
+        for bad in [
+            json!({"subject": {"type": "koji_build", "item": "x"}}),
+            json!({"subject": [{"type": "koji_build"}]}),
+            json!({"testcase": "dist.rpmlint"}),
+            json!({"colour": "red"}),
+            json!({"include_obsolete": "yes"}),
+        ] {
+            let (status, answer) = post(&api, path, "", &bad).await;
+            assert_eq!(status, 400, "{bad}: {answer}");
+        }
+    })
+    .await;
+}
