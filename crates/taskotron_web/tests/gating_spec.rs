@@ -83,6 +83,14 @@ async fn decisions_follow_the_results() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_deprecated_waiver_query() {
+    each_state(state, |api| async move {
+        gating_suite::the_deprecated_waiver_query(&InProcess(api)).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn subject_types_as_greenwave_ships_them() {
     each_state(state, |api| async move {
         gating_suite::subject_types_as_greenwave_ships_them(&InProcess(api)).await;

@@ -270,7 +270,82 @@ pub(crate) async fn all<H: Http>(api: &H, infra: &str) {
     the_other_greenwave_endpoints(api).await;
     waivers_are_written_read_revoked_and_applied(api).await;
     who_may_waive_what(api).await;
+    the_deprecated_waiver_query(api).await;
     remote_rules_and_validity_windows(api, infra).await;
+}
+
+/// §5.2: `+by-subjects-and-testcases`, the deprecated query in the old
+/// subject-dict format: subjects and test cases ORed within, ANDed
+/// together, the newest waiver per key unless `include_obsolete`.
+pub(crate) async fn the_deprecated_waiver_query<H: Http>(api: &H) {
+    let (foo, bar) = ("dq-1.0-1.fc44", "dq-2.0-1.fc44");
+    let waiver = |nvr: &str, testcase: &str, waived: bool| {
+        json!({"subject_type": "koji_build", "subject_identifier": nvr,
+            "testcase": testcase, "product_version": "fedora-44",
+            "waived": waived, "comment": "known flake"})
+    };
+    for body in [
+        waiver(foo, "dist.rpmlint", true),
+        waiver(foo, "dist.depcheck", true),
+        waiver(bar, "dist.rpmlint", true),
+        waiver(foo, "dist.rpmlint", false),
+    ] {
+        let (status, answer) = waive(api, "alice-token", &body).await;
+        assert_eq!(status, 201, "{body}: {answer}");
+    }
+    let path = "/api/v1.0/waivers/+by-subjects-and-testcases";
+    let keys = |answer: &Value| -> Vec<(String, String, bool)> {
+        answer["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|it| {
+                (
+                    it["subject_identifier"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    it["testcase"].as_str().unwrap_or_default().to_owned(),
+                    it["waived"].as_bool().unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    let key =
+        |nvr: &str, testcase: &str, waived: bool| (nvr.to_owned(), testcase.to_owned(), waived);
+    let (status, answer) = post(
+        api,
+        path,
+        "",
+        &json!({"subject": [{"type": "koji_build", "item": foo}, {"original_spec_nvr": bar}],
+                "testcase": ["dist.rpmlint"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        keys(&answer),
+        [
+            key(foo, "dist.rpmlint", false),
+            key(bar, "dist.rpmlint", true)
+        ]
+    );
+    let (_, answer) = post(
+        api,
+        path,
+        "",
+        &json!({"subject": [{"type": "koji_build", "item": foo}], "include_obsolete": true}),
+    )
+    .await;
+    assert_eq!(
+        keys(&answer),
+        [
+            key(foo, "dist.rpmlint", false),
+            key(foo, "dist.depcheck", true),
+            key(foo, "dist.rpmlint", true),
+        ]
+    );
+    let (status, answer) = post(api, path, "", &json!({"subject": {"item": foo}})).await;
+    assert_eq!(status, 400, "{answer}");
 }
 
 /// §4.2: requirements of every kind, the summary, Bodhi's subject list,
