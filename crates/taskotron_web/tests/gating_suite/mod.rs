@@ -278,17 +278,17 @@ pub(crate) async fn all<H: Http>(api: &H, infra: &str) {
 /// subject-dict format: subjects and test cases ORed within, ANDed
 /// together, the newest waiver per key unless `include_obsolete`.
 pub(crate) async fn the_deprecated_waiver_query<H: Http>(api: &H) {
-    let (foo, bar) = ("dq-1.0-1.fc44", "dq-2.0-1.fc44");
+    let (first, second) = ("dq-1.0-1.fc44", "dq-2.0-1.fc44");
     let waiver = |nvr: &str, testcase: &str, waived: bool| {
         json!({"subject_type": "koji_build", "subject_identifier": nvr,
             "testcase": testcase, "product_version": "fedora-44",
             "waived": waived, "comment": "known flake"})
     };
     for body in [
-        waiver(foo, "dist.rpmlint", true),
-        waiver(foo, "dist.depcheck", true),
-        waiver(bar, "dist.rpmlint", true),
-        waiver(foo, "dist.rpmlint", false),
+        waiver(first, "dist.rpmlint", true),
+        waiver(first, "dist.depcheck", true),
+        waiver(second, "dist.rpmlint", true),
+        waiver(first, "dist.rpmlint", false),
     ] {
         let (status, answer) = waive(api, "alice-token", &body).await;
         assert_eq!(status, 201, "{body}: {answer}");
@@ -317,7 +317,7 @@ pub(crate) async fn the_deprecated_waiver_query<H: Http>(api: &H) {
         api,
         path,
         "",
-        &json!({"subject": [{"type": "koji_build", "item": foo}, {"original_spec_nvr": bar}],
+        &json!({"subject": [{"type": "koji_build", "item": first}, {"original_spec_nvr": second}],
                 "testcase": ["dist.rpmlint"]}),
     )
     .await;
@@ -325,26 +325,26 @@ pub(crate) async fn the_deprecated_waiver_query<H: Http>(api: &H) {
     assert_eq!(
         keys(&answer),
         [
-            key(foo, "dist.rpmlint", false),
-            key(bar, "dist.rpmlint", true)
+            key(first, "dist.rpmlint", false),
+            key(second, "dist.rpmlint", true)
         ]
     );
     let (_, answer) = post(
         api,
         path,
         "",
-        &json!({"subject": [{"type": "koji_build", "item": foo}], "include_obsolete": true}),
+        &json!({"subject": [{"type": "koji_build", "item": first}], "include_obsolete": true}),
     )
     .await;
     assert_eq!(
         keys(&answer),
         [
-            key(foo, "dist.rpmlint", false),
-            key(foo, "dist.depcheck", true),
-            key(foo, "dist.rpmlint", true),
+            key(first, "dist.rpmlint", false),
+            key(first, "dist.depcheck", true),
+            key(first, "dist.rpmlint", true),
         ]
     );
-    let (status, answer) = post(api, path, "", &json!({"subject": {"item": foo}})).await;
+    let (status, answer) = post(api, path, "", &json!({"subject": {"item": first}})).await;
     assert_eq!(status, 400, "{answer}");
 }
 
