@@ -75,8 +75,9 @@ pub struct Config {
 /// The most jobs one worker (and so `serve`'s own pool) runs at once.
 pub const MAX_LOCAL_SLOTS: u16 = 256;
 
-/// `[worker]`: the worker pool `taskotron serve` runs in its own process.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// `[worker]`: the worker pool `taskotron serve` runs in its own process,
+/// and how the server leases jobs to workers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct WorkerConfig {
     /// `local-slots`: how many jobs `serve` runs at once itself, with the
@@ -86,6 +87,32 @@ pub struct WorkerConfig {
     /// PostgreSQL (where workers usually run on other machines).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub local_slots: Option<u16>,
+    /// `lease`: how long a lease (and each heartbeat) holds a job; a
+    /// worker that stops heartbeating loses its job this long after its
+    /// last heartbeat. From 1 s to 1 h. Default `60s`.
+    #[serde(
+        serialize_with = "serialize_duration",
+        deserialize_with = "deserialize_lease"
+    )]
+    pub lease: Duration,
+    /// `retry-backoff`: the pause before the first automatic retry of an
+    /// attempt that ended in an infrastructure fault; it doubles with each
+    /// attempt, up to an hour. Default `30s`.
+    #[serde(
+        serialize_with = "serialize_duration",
+        deserialize_with = "deserialize_retry_backoff"
+    )]
+    pub retry_backoff: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> WorkerConfig {
+        WorkerConfig {
+            local_slots: None,
+            lease: Duration::from_secs(60),
+            retry_backoff: Duration::from_secs(30),
+        }
+    }
 }
 
 impl WorkerConfig {
@@ -905,6 +932,15 @@ impl Config {
                 format!("must be from 0 to {MAX_LOCAL_SLOTS}"),
             ));
         }
+        if !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&self.worker.lease) {
+            return Err(invalid("worker.lease", "must be from 1s to 1h".to_owned()));
+        }
+        if self.worker.retry_backoff > Duration::from_secs(3600) {
+            return Err(invalid(
+                "worker.retry-backoff",
+                "must be at most 1h".to_owned(),
+            ));
+        }
         let scheduler = &self.scheduler;
         if scheduler.arches.is_empty()
             || scheduler.arches.iter().any(|it| {
@@ -1113,6 +1149,18 @@ fn deserialize_lookback<'de, D: Deserializer<'de>>(de: D) -> Result<Duration, D:
     })
 }
 
+fn deserialize_lease<'de, D: Deserializer<'de>>(de: D) -> Result<Duration, D::Error> {
+    de.deserialize_str(DurationVisitor {
+        key: "worker.lease",
+    })
+}
+
+fn deserialize_retry_backoff<'de, D: Deserializer<'de>>(de: D) -> Result<Duration, D::Error> {
+    de.deserialize_str(DurationVisitor {
+        key: "worker.retry-backoff",
+    })
+}
+
 fn deserialize_action_timeout<'de, D: Deserializer<'de>>(de: D) -> Result<Duration, D::Error> {
     de.deserialize_str(DurationVisitor {
         key: "runner.action-timeout",
@@ -1292,6 +1340,31 @@ mod tests {
     }
 
     #[test]
+    fn lease_and_retry_backoff() {
+        assert_eq!(WorkerConfig::default().lease, Duration::from_secs(60));
+        assert_eq!(
+            WorkerConfig::default().retry_backoff,
+            Duration::from_secs(30)
+        );
+        check("[worker]\nlease = \"5s\"\nretry-backoff = \"0s\"\n", |it| {
+            it.worker.lease = Duration::from_secs(5);
+            it.worker.retry_backoff = Duration::ZERO;
+        });
+        check_err(
+            "[worker]\nlease = \"0s\"\n",
+            &["worker.lease", "from 1s to 1h"],
+        );
+        check_err(
+            "[worker]\nretry-backoff = \"2h\"\n",
+            &["worker.retry-backoff", "at most 1h"],
+        );
+        check_err(
+            "[worker]\nlease = \"soon\"\n",
+            &["worker.lease", "invalid duration"],
+        );
+    }
+
+    #[test]
     fn local_worker_slots() {
         check("[worker]\nlocal-slots = 0\n", |it| {
             it.worker.local_slots = Some(0);
@@ -1303,6 +1376,7 @@ mod tests {
         assert!(WorkerConfig::default().effective_local_slots(false) >= 1);
         let three = WorkerConfig {
             local_slots: Some(3),
+            ..WorkerConfig::default()
         };
         assert_eq!(three.effective_local_slots(true), 3);
         check_err(
@@ -1628,7 +1702,7 @@ mod tests {
              consume-prefix = \"org.fedoraproject.prod\"\nkoji-poll = \"5m\"\nbodhi-poll = \"5m\"\n\
              overlap = \"1h\"\nkoji-event-overlap = 1000\nlookback = \"1h\"\nmax-attempts = 3\n\n\
              [artifacts]\nretention-days = 30\nmax-log-bytes = 67108864\n\
-             max-artifact-bytes = 1073741824\n\n[worker]\n"
+             max-artifact-bytes = 1073741824\n\n[worker]\nlease = \"1m\"\nretry-backoff = \"30s\"\n"
         );
         check(
             "[runner]\ntask-timeout = \"1h 30m 5s\"\n[resultsdb]\nurl = \"http://r/api\"\ntoken-file = \"t\"\n",

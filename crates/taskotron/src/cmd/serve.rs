@@ -131,7 +131,12 @@ async fn serve(config_path: Option<&Path>, args: Args) -> anyhow::Result<()> {
             .context("cannot set up the scheduler")?;
     let state = AppState::with_settings(store.clone(), settings)
         .with_gating(gating)
-        .with_worker_api(WorkerSettings::new(worker_auth))
+        .with_worker_api({
+            let mut settings = WorkerSettings::new(worker_auth);
+            settings.lease = config.worker.lease;
+            settings.retry_backoff = config.worker.retry_backoff;
+            settings
+        })
         .with_job_files(job_files(&config, &data_dir))
         .with_scheduler_wake(scheduler.wake.clone());
     state
