@@ -66,18 +66,37 @@ pub fn check_update(
     added: &[PkgId],
     threads: usize,
 ) -> UpdateVerdicts {
-    let after = Checker::without(pool, removed);
-    let update = after.check_many(added, threads);
-    let changed: Vec<PkgId> = removed.iter().chain(added).copied().collect();
-    let mut skip = vec![false; pool.len()];
-    for id in &changed {
-        skip[*id as usize] = true;
-    }
-    let mut affected = reverse_reach(pool, &changed);
-    affected.retain(|id| !skip[*id as usize]);
-    let candidates: std::collections::HashSet<PkgId> = pool.candidates().into_iter().collect();
-    affected.retain(|id| candidates.contains(id));
-    affected.sort_unstable();
+    // What the update can reach is found on a second thread while the
+    // checkers of both worlds are made.
+    let affected_of = || {
+        let changed: Vec<PkgId> = removed.iter().chain(added).copied().collect();
+        let mut skip = vec![false; pool.len()];
+        for id in &changed {
+            skip[*id as usize] = true;
+        }
+        let mut affected = reverse_reach(pool, &changed);
+        affected.retain(|id| !skip[*id as usize]);
+        let candidates: std::collections::HashSet<PkgId> = pool.candidates().into_iter().collect();
+        affected.retain(|id| candidates.contains(id));
+        affected.sort_unstable();
+        affected
+    };
+    let (after, before, update, affected) = if threads > 1 {
+        std::thread::scope(|scope| {
+            let reach = scope.spawn(affected_of);
+            let after = Checker::without(pool, removed);
+            let update = after.check_many(added, threads);
+            let before = Checker::without(pool, added);
+            let affected = reach
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (after, Some(before), update, affected)
+        })
+    } else {
+        let after = Checker::without(pool, removed);
+        let update = after.check_many(added, threads);
+        (after, None, update, affected_of())
+    };
     // Most are installable after the update, proven without a solve; the
     // rest are checked before it, and those installable before are solved
     // after it.
@@ -88,7 +107,7 @@ pub fn check_update(
             regressions: Vec::new(),
         };
     }
-    let before = Checker::without(pool, added);
+    let before = before.unwrap_or_else(|| Checker::without(pool, added));
     let bad_before: std::collections::HashSet<PkgId> = before
         .check_broken(&suspects, threads)
         .into_iter()
