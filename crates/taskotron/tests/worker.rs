@@ -242,6 +242,37 @@ fn a_worker_runs_jobs_and_reports_missing_formulas() {
     .unwrap();
     assert!(env.contains("TASKOTRON_ARTIFACTSDIR="), "{env}");
     assert!(!env.contains(WORKER_TOKEN), "{env}");
+    // The task's result reached the server's result store, in the job's
+    // group, with the job's page.
+    let started = Instant::now();
+    let stored = loop {
+        let listed = get_json(&format!(
+            "{}/api/v2.0/results?groups={verdict}",
+            server.base
+        ))
+        .unwrap();
+        if let Some(first) = listed["data"].as_array().and_then(|it| it.first()) {
+            break first.clone();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the job's result was never stored"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(stored["outcome"], "FAILED", "{stored:#}");
+    assert_eq!(stored["testcase"]["name"], "dist.verdict", "{stored:#}");
+    assert_eq!(
+        stored["data"]["item"],
+        json!(["foo-1.0-1.fc40"]),
+        "{stored:#}"
+    );
+    assert!(
+        stored["ref_url"]
+            .as_str()
+            .is_some_and(|it| it.ends_with(&format!("/api/v1/jobs/{verdict}"))),
+        "{stored:#}"
+    );
 
     let job = server.wait_for(&missing, &["finished", "crashed"], Duration::from_secs(60));
     assert_eq!(job["state"], "crashed", "{job:#}");

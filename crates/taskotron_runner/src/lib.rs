@@ -436,6 +436,19 @@ fn task_dir(formula_path: &Path) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// The ResultsDB POST bodies of a run's results, as the `resultsdb`
+/// directive posts them when the runner has a target (the group is the
+/// job's uuid), for a caller that stores them itself: a worker hands them
+/// to its server with the attempt's outcome.
+pub fn result_payloads(job: &Job, report: &TaskReport) -> Vec<serde_json::Value> {
+    report
+        .results
+        .results
+        .iter()
+        .map(|it| resultsdb::payload(job, None, it))
+        .collect()
+}
+
 /// Run a job to its end. `Err` only when it cannot start (see [`preflight`]).
 pub async fn run(
     job: &Job,

@@ -292,6 +292,10 @@ pub struct JobOutcome {
     /// For an infrastructure fault: queue the job again after this long,
     /// when it has attempts left, instead of ending it.
     pub retry_after: Option<Duration>,
+    /// The results the task reported, a JSON array of ResultsDB POST
+    /// bodies (checked by the caller): kept in `job_results`, in the same
+    /// transaction, when the attempt ends the job (see `job_results.rs`).
+    pub results: Option<String>,
 }
 
 /// One attempt at a job.
@@ -879,7 +883,7 @@ impl Store {
         ))
         .text(uuid);
         sql.push(" AND lease_token = ").int(token);
-        sql.push(" AND state = 'running' RETURNING id, state, not_before");
+        sql.push(" AND state = 'running' RETURNING id, state, not_before, attempts");
         with_pool!(self, write, |pool, dialect| {
             let mut tx = begin!(pool, dialect);
             let Some(row) = query!(sql).fetch_optional(&mut *tx).await? else {
@@ -915,6 +919,20 @@ impl Store {
             attempt.push(" WHERE job_id = ").int(id);
             attempt.push(" AND lease_token = ").int(token);
             query!(attempt).execute(&mut *tx).await?;
+            if let Some(results) = outcome.results.as_deref().filter(|_| !requeued) {
+                let number: i64 = row.try_get(3)?;
+                let mut keep = Sql::new(
+                    dialect,
+                    "INSERT INTO job_results (job_uuid, attempt, payloads, created_at) VALUES (",
+                );
+                keep.text(uuid)
+                    .push(", ")
+                    .int(number)
+                    .push(", ")
+                    .text(results);
+                keep.push(&format!(", {now})"));
+                query!(keep).execute(&mut *tx).await?;
+            }
             tx.commit().await?;
             Ok(if requeued {
                 Finished::Retrying { not_before }

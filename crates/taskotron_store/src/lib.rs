@@ -18,6 +18,7 @@
 
 mod artifacts;
 pub mod events;
+pub mod job_results;
 pub mod jobs;
 pub mod ledger;
 mod outbox;

@@ -279,6 +279,39 @@ impl Store {
         decision_check: bool,
         fail_before_commit: bool,
     ) -> Result<StoredResult, StoreError> {
+        self.submit_marked(new, message, decision_check, fail_before_commit, None)
+            .await
+    }
+
+    /// Store one of a job's reported results (index `index` of the
+    /// `job_results` row `row`, see `jobs.rs`), like
+    /// [`Store::create_result_with_check`]: the row's `written` count
+    /// moves past it in the same transaction, so each is written once.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Write`] when the row is gone or already past `index`
+    /// (written by another server), or a database error.
+    pub async fn create_job_result(
+        &self,
+        new: &NewResult,
+        message: impl FnOnce(&StoredResult) -> Option<String>,
+        decision_check: bool,
+        row: i64,
+        index: i64,
+    ) -> Result<StoredResult, StoreError> {
+        self.submit_marked(new, message, decision_check, false, Some((row, index)))
+            .await
+    }
+
+    async fn submit_marked(
+        &self,
+        new: &NewResult,
+        message: impl FnOnce(&StoredResult) -> Option<String>,
+        decision_check: bool,
+        fail_before_commit: bool,
+        mark: Option<(i64, i64)>,
+    ) -> Result<StoredResult, StoreError> {
         let (stored_tx, stored_rx) = oneshot::channel();
         let (done_tx, done_rx) = oneshot::channel();
         self.writer.submit(
@@ -294,6 +327,7 @@ impl Store {
                 stored: None,
                 message: None,
                 decision_check,
+                mark,
             },
         );
         let gone = || StoreError::Write("the writer stopped".to_owned());
@@ -1354,6 +1388,10 @@ struct Pending {
     message: Option<String>,
     /// Whether a decision check for it commits with it.
     decision_check: bool,
+    /// A job's reported results it is one of: (the `job_results` row, its
+    /// index there); the row's `written` count moves past it in the same
+    /// transaction, or the result is not written.
+    mark: Option<(i64, i64)>,
 }
 
 /// What the writer sends a caller: its stored result and where to answer
@@ -1497,6 +1535,19 @@ impl Store {
                 loop {
                     let stored = insert_rows!(tx, dialect, batch);
                     let mut drop = vec![false; batch.len()];
+                    // A job's result moves its row's count past it, or is
+                    // not written: another server wrote it already.
+                    for (idx, pending) in batch.iter_mut().enumerate() {
+                        if let Some((row, index)) = pending.mark {
+                            let mut sql = Sql::new(dialect, "UPDATE job_results SET written = ");
+                            sql.int(index + 1).push(" WHERE id = ").int(row);
+                            sql.push(" AND written = ").int(index);
+                            if query!(sql).execute(&mut *tx).await?.rows_affected() == 0 {
+                                pending.fail("this job result was written already");
+                                drop[idx] = true;
+                            }
+                        }
+                    }
                     if first {
                         first = false;
                         let mut replies = Vec::new();
@@ -1686,6 +1737,7 @@ impl Store {
                 stored: None,
                 message: None,
                 decision_check: false,
+                mark: None,
             })
             .collect();
         self.write_batch(pending).await
@@ -1953,6 +2005,7 @@ mod tests {
                     stored: None,
                     message: None,
                     decision_check: false,
+                    mark: None,
                 });
                 if n == 1 {
                     // The second caller is gone before its result is ready.

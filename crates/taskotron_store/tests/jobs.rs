@@ -65,6 +65,7 @@ fn passed() -> JobOutcome {
         result_group: Some("group-1".into()),
         class: Some(FailureClass::Verdict),
         retry_after: None,
+        results: None,
     }
 }
 
@@ -723,6 +724,7 @@ fn infra_fault(retry_after: Option<Duration>) -> JobOutcome {
         result_group: None,
         class: Some(FailureClass::Infra),
         retry_after,
+        results: None,
     }
 }
 
@@ -885,6 +887,80 @@ async fn verdict_flips_on_the_same_input_are_counted_per_check() {
                 ("dist.rpmlint".to_owned(), 4, 2, 2),
             ]
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_jobs_reported_results_are_kept_with_its_end_and_stored_once() {
+    each_backend(|store| async move {
+        let uuid = enqueue_one(&store, job(key("dist.rpmlint", "kept-1.0-1.fc44"))).await;
+        let lease = store
+            .claim_job(&worker("w1"), LEASE)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut done = passed();
+        done.results = Some(r#"[{"outcome": "PASSED"}, {"outcome": "FAILED"}]"#.into());
+        store.finish_job(&uuid, lease.token, &done).await.unwrap();
+        let kept = store.pending_job_results(10).await.unwrap();
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        assert_eq!(
+            (kept[0].job_uuid.as_str(), kept[0].attempt, kept[0].written),
+            (uuid.as_str(), 1, 0)
+        );
+        let result = |outcome: &str| taskotron_store::resultsdb::NewResult {
+            testcase: "dist.rpmlint".into(),
+            testcase_ref_url: None,
+            outcome: outcome.into(),
+            note: None,
+            ref_url: None,
+            submit_time: 1_700_000_000_000_000,
+            groups: Vec::new(),
+            data: vec![("item".into(), "kept-1.0-1.fc44".into())],
+        };
+        let row = kept[0].id;
+        store
+            .create_job_result(&result("PASSED"), |_| None, false, row, 0)
+            .await
+            .unwrap();
+        // Index 0 again (a second relay, or a retry after a crash): refused,
+        // nothing written.
+        let again = store
+            .create_job_result(&result("PASSED"), |_| None, false, row, 0)
+            .await
+            .unwrap_err();
+        assert!(again.to_string().contains("written already"), "{again}");
+        assert_eq!(store.pending_job_results(10).await.unwrap()[0].written, 1);
+        store
+            .create_job_result(&result("FAILED"), |_| None, false, row, 1)
+            .await
+            .unwrap();
+        let filter = taskotron_store::resultsdb::ResultFilter::default();
+        let page = taskotron_store::resultsdb::Page { page: 0, limit: 10 };
+        let listed = store
+            .list_results(
+                &filter,
+                taskotron_store::resultsdb::Order::NewestFirst,
+                page,
+            )
+            .await
+            .unwrap();
+        assert_eq!(listed.items.len(), 2, "{listed:?}");
+        store.job_results_stored(row).await.unwrap();
+        assert!(store.pending_job_results(10).await.unwrap().is_empty());
+
+        // An attempt that is retried keeps no results.
+        let uuid = enqueue_one(&store, job(key("dist.rpmlint", "kept-2.0-1.fc44"))).await;
+        let lease = store
+            .claim_job(&worker("w1"), LEASE)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut fault = infra_fault(Some(Duration::ZERO));
+        fault.results = Some("[]".into());
+        store.finish_job(&uuid, lease.token, &fault).await.unwrap();
+        assert!(store.pending_job_results(10).await.unwrap().is_empty());
     })
     .await;
 }

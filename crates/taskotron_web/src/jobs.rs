@@ -461,6 +461,9 @@ pub async fn run_sweeper(state: AppState, every: Duration) {
         if let Err(err) = sweep_once(&state).await {
             tracing::warn!(error = %err, "the lease sweeper failed; it tries again");
         }
+        if let Err(err) = crate::job_results::store_pending(&state).await {
+            tracing::warn!(error = %err, "storing jobs' results failed; the next pass tries again");
+        }
         if let Err(err) = crate::ledger::placeholders(&state).await {
             tracing::warn!(error = %err, "writing QUEUED and RUNNING results failed; the next pass tries again");
         }

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod greenwave;
+pub mod job_results;
 pub mod jobs;
 pub mod ledger;
 pub mod outbox;

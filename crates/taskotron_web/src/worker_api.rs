@@ -538,6 +538,9 @@ struct ResultRequest {
     /// `verdict`, `task` or `infra`; without it, `verdict` for a finished
     /// job and `task` otherwise.
     class: Option<String>,
+    /// The task's results, as `POST /api/v2.0/results` bodies: stored in
+    /// the job's group once the attempt is accepted (`job_results.rs`).
+    results: Option<Vec<Value>>,
 }
 
 /// The pause before retrying attempt `attempt` (from 1) after an
@@ -600,6 +603,11 @@ async fn result(
             "value_error",
         ));
     }
+    let results = request
+        .results
+        .as_deref()
+        .map(|it| crate::job_results::check(&state, it))
+        .transpose()?;
     settings.touch(&name);
     let attempt = check_holder(&state, &uuid, &name, request.token).await?;
     // The links the attempt's uploads set, unless the worker sends its own.
@@ -615,6 +623,7 @@ async fn result(
         class: Some(class),
         retry_after: (class == FailureClass::Infra)
             .then(|| retry_backoff(settings.retry_backoff, attempt)),
+        results,
     };
     let finished = state
         .store
@@ -624,6 +633,15 @@ async fn result(
     tracing::info!(job.id = %uuid, worker.name = %name, state = %request.state,
         class = class.as_str(), outcome = outcome.outcome.as_deref().unwrap_or(""),
         "job result accepted");
+    if finished == Finished::Ended && outcome.results.is_some() {
+        // Store the results now; the sweeper's pass does what this misses.
+        let relay = state.clone();
+        tokio::spawn(async move {
+            if let Err(err) = crate::job_results::store_pending(&relay).await {
+                tracing::warn!(error = %err, "cannot store a job's results yet; the sweeper tries again");
+            }
+        });
+    }
     Ok(match finished {
         Finished::Ended => Json(json!({"uuid": uuid, "state": request.state})),
         Finished::Retrying { not_before } => {

@@ -776,3 +776,116 @@ async fn infrastructure_faults_are_retried_and_the_earlier_attempts_shown() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn reported_results_are_stored_once_in_the_jobs_group() {
+    each_state(
+        |store| {
+            let mut settings = workers();
+            settings.retry_backoff = Duration::ZERO;
+            AppState::with_settings(store, plain()).with_worker_api(settings)
+        },
+        |api| async move {
+            let state = AppState::with_settings(api.store.clone(), plain());
+            let item = "reported-1.0-1.fc44";
+            let uuid = enqueue(&api, None, &[job("dist.rpmlint", item)]).await[0].clone();
+            register(&api, W1, &json!({"arches": ["x86_64"]})).await;
+            let leased = lease(&api, W1, 0.0).await.json();
+            let token = leased["token"].as_i64().unwrap();
+            let path = format!("/api/v1/worker/jobs/{uuid}/result");
+            let reported = |outcome: &str, scenario: &str| {
+                json!({"testcase": {"name": "dist.rpmlint"}, "outcome": outcome,
+                       "data": {"item": item, "type": "koji_build", "scenario": scenario},
+                       "groups": [{"uuid": uuid}]})
+            };
+
+            // A result POST /results would refuse refuses the attempt's
+            // result, naming it; nothing changes.
+            let answer = post(
+                &api,
+                &path,
+                Some(W1),
+                &json!({"token": token, "state": "finished", "outcome": "PASSED",
+                        "results": [reported("PASSED", "a"), reported("SPLENDID", "b")]}),
+            )
+            .await;
+            assert_eq!(answer.status, 400, "{}", answer.text);
+            assert!(
+                answer.text.contains("results[1].outcome"),
+                "{}",
+                answer.text
+            );
+            assert_eq!(job_json(&api, &uuid).await["state"], "running");
+
+            // An infrastructure fault's results are not kept.
+            let answer = post(
+                &api,
+                &path,
+                Some(W1),
+                &json!({"token": token, "state": "crashed", "class": "infra",
+                        "results": [reported("PASSED", "lost")]}),
+            )
+            .await;
+            assert_eq!(answer.json()["state"], "queued", "{}", answer.text);
+            assert_eq!(
+                taskotron_web::job_results::store_pending(&state)
+                    .await
+                    .unwrap(),
+                0
+            );
+
+            // The accepted attempt's results are stored once, in the job's
+            // group, with the job's page as ref_url.
+            let again = lease(&api, W1, 0.0).await.json();
+            let answer = post(
+                &api,
+                &path,
+                Some(W1),
+                &json!({"token": again["token"], "state": "finished", "outcome": "FAILED",
+                        "results": [reported("PASSED", "x86_64"), reported("FAILED", "aarch64")]}),
+            )
+            .await;
+            assert_eq!(answer.status, 200, "{}", answer.text);
+            // The handler stores them at once; further passes add nothing.
+            let started = std::time::Instant::now();
+            loop {
+                let listed = get(&api, &format!("/api/v2.0/results?groups={uuid}"))
+                    .await
+                    .json();
+                if listed["data"].as_array().unwrap().len() >= 2 {
+                    break;
+                }
+                assert!(started.elapsed() < Duration::from_secs(10), "{listed}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            taskotron_web::job_results::store_pending(&state)
+                .await
+                .unwrap();
+            taskotron_web::job_results::store_pending(&state)
+                .await
+                .unwrap();
+            let listed = get(&api, &format!("/api/v2.0/results?groups={uuid}"))
+                .await
+                .json();
+            let data = listed["data"].as_array().unwrap();
+            assert_eq!(data.len(), 2, "{listed}");
+            let mut outcomes: Vec<&str> = data
+                .iter()
+                .map(|it| it["outcome"].as_str().unwrap())
+                .collect();
+            outcomes.sort_unstable();
+            assert_eq!(outcomes, ["FAILED", "PASSED"]);
+            for result in data {
+                assert_eq!(result["groups"], json!([uuid]), "{result}");
+                assert_eq!(
+                    result["ref_url"],
+                    json!(format!("/api/v1/jobs/{uuid}")),
+                    "{result}"
+                );
+                assert_ne!(result["data"]["scenario"], json!(["lost"]));
+            }
+            assert!(api.store.pending_job_results(10).await.unwrap().is_empty());
+        },
+    )
+    .await;
+}

@@ -132,6 +132,11 @@ pub struct JobResult {
     /// task crashed or ran out of time) or `infra` (something around the
     /// task failed: the server retries those).
     pub class: &'static str,
+    /// The task's results as ResultsDB POST bodies, for the server to
+    /// store in the job's group (empty when the runner posted them to a
+    /// ResultsDB of its own).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub results: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -458,6 +458,7 @@ pub fn result_of(report: &TaskReport, token: i64) -> Option<JobResult> {
         outcome: Some(truncate(outcome)),
         result_group: Some(report.uuid.clone()),
         class,
+        results: Vec::new(),
     })
 }
 
@@ -503,6 +504,7 @@ fn crashed(token: i64, message: &str, class: &'static str) -> JobResult {
         outcome: Some(truncate(format!("CRASHED: {message}"))),
         result_group: None,
         class,
+        results: Vec::new(),
     }
 }
 
@@ -560,7 +562,14 @@ async fn run_leased(
     } else {
         match report {
             Ok(report) => {
-                let result = result_of(&report, lease.token);
+                let mut result = result_of(&report, lease.token);
+                // Without a ResultsDB of its own, the worker hands the
+                // results to its server, which stores them with the job.
+                if let Some(result) = &mut result
+                    && options.run_config.resultsdb.is_none()
+                {
+                    result.results = taskotron_runner::result_payloads(&job, &report);
+                }
                 if result.is_none() {
                     tracing::info!(
                         "the task was interrupted; its lease will run out and the job be requeued"

@@ -235,39 +235,68 @@ async fn create_result(
         &state.resultsdb.outcomes,
         now.timestamp_micros(),
     )?;
+    let stored = store_result(&state, &headers, &new, None).await?;
     let urls = urls(&state, &headers);
+    Ok((StatusCode::CREATED, Json(render::result(&urls, &stored))).into_response())
+}
+
+/// Store `new` as `POST /results` does: its `resultsdb.result.new` message
+/// and, when it may change a gating decision, a decision check commit with
+/// it. With `mark` (a `job_results` row and index), it is one of a job's
+/// reported results, stored at most once (see `crate::job_results`).
+pub(crate) async fn store_result(
+    state: &AppState,
+    headers: &HeaderMap,
+    new: &taskotron_store::resultsdb::NewResult,
+    mark: Option<(i64, i64)>,
+) -> Result<taskotron_store::resultsdb::StoredResult, taskotron_store::StoreError> {
+    let now = chrono::Utc::now();
+    let urls = urls(state, headers);
     let prefix = state.resultsdb.publish_prefix.clone();
     // A decision check commits with the result when it may change a gating
     // decision (greenwave.rs).
-    let check = crate::greenwave::result_needs_check(&state, &new);
-    let stored = state
-        .store
-        .create_result_with_check(
-            &new,
-            |stored| {
-                let prefix = prefix?;
-                let body = render::result(&urls, stored);
-                let message = taskotron_bus::OutgoingMessage::fedora(
-                    &prefix,
-                    "resultsdb.result.new",
-                    "",
-                    body,
-                    now,
-                );
-                serde_json::to_string(&message).ok()
-            },
-            check,
-        )
-        .await?;
+    let check = crate::greenwave::result_needs_check(state, new);
+    let message = |stored: &taskotron_store::resultsdb::StoredResult| {
+        let prefix = prefix?;
+        let body = render::result(&urls, stored);
+        let message =
+            taskotron_bus::OutgoingMessage::fedora(&prefix, "resultsdb.result.new", "", body, now);
+        serde_json::to_string(&message).ok()
+    };
+    let stored = match mark {
+        None => {
+            state
+                .store
+                .create_result_with_check(new, message, check)
+                .await?
+        }
+        Some((row, index)) => {
+            state
+                .store
+                .create_job_result(new, message, check, row, index)
+                .await?
+        }
+    };
     if state.resultsdb.publish_prefix.is_some() {
         state.resultsdb.outbox_wake.notify_one();
     }
     state.metrics.results_created.inc();
     if check {
-        crate::greenwave::check_written(&state);
+        crate::greenwave::check_written(state);
     }
     tracing::info!(result.id = stored.id, testcase.name = %stored.testcase.name, outcome = %stored.outcome, "result stored");
-    Ok((StatusCode::CREATED, Json(render::result(&urls, &stored))).into_response())
+    Ok(stored)
+}
+
+/// A result body as `POST /results` takes it, checked and made ready to
+/// store (`now`: its submit time when it gives none).
+pub(crate) fn parse_result(
+    state: &AppState,
+    object: &serde_json::Map<String, Json_>,
+    now: i64,
+) -> Result<taskotron_store::resultsdb::NewResult, ApiError> {
+    let raw = serde_json::to_vec(object).unwrap_or_default();
+    body::new_result(object, &raw, &state.resultsdb.outcomes, now)
 }
 
 async fn list_results(
