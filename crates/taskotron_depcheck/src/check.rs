@@ -470,19 +470,19 @@ impl<'p, 'a> Checker<'p, 'a> {
 
     /// The packages of `ids` that are not quickly proven installable (by
     /// the shared installation or a greedy one of their own): the
-    /// uninstallable ones, and some installable ones. No solves.
-    pub(crate) fn unproven(&self, ids: &[PkgId]) -> Vec<PkgId> {
-        self.share(ids);
-        let mut work = Work::new(self.pool.solvables.len());
-        ids.iter()
-            .copied()
-            .filter(|id| {
-                self.live(*id)
-                    && (self.absolute.broken[*id as usize].is_some()
-                        || (self.state[*id as usize].load(Ordering::Relaxed) != GOOD
-                            && !self.greedy(*id, &mut work)))
-            })
-            .collect()
+    /// uninstallable ones, and some installable ones. No solves; the
+    /// greedy installations are spread over `threads`.
+    pub(crate) fn unproven(&self, ids: &[PkgId], threads: usize) -> Vec<PkgId> {
+        self.run_many(ids, threads, |id, work| {
+            (self.live(id)
+                && (self.absolute.broken[id as usize].is_some()
+                    || (self.state[id as usize].load(Ordering::Relaxed) != GOOD
+                        && !self.greedy(id, work))))
+            .then_some(id)
+        })
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     /// Check one package.

@@ -100,7 +100,7 @@ pub fn check_update(
     // Most are installable after the update, proven without a solve; the
     // rest are checked before it, and those installable before are solved
     // after it.
-    let suspects = after.unproven(&affected);
+    let suspects = after.unproven(&affected, threads);
     if suspects.is_empty() {
         return UpdateVerdicts {
             update,
