@@ -17,38 +17,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::taskotron;
+use common::{block_on, free_port, get_json, taskotron};
 use serde_json::{Value, json};
 
 const ADMIN_TOKEN: &str = "admin-secret";
 const WORKERS: usize = 3;
 const JOBS: usize = 24;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
-}
-
-fn get_json(url: &str) -> Option<Value> {
-    block_on(async {
-        let response = reqwest::get(url).await.ok()?;
-        if response.status() != 200 {
-            return None;
-        }
-        response.json().await.ok()
-    })
-}
 
 /// A child process killed (SIGKILL) when dropped, so that no test leaves
 /// one behind, whatever happens.

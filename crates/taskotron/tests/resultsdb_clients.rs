@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::taskotron;
+use common::{free_port, taskotron};
 
 /// What the scripts import; all of it must be installed in the venv.
 const IMPORTS: &str = "import requests, resultsdb_api, resultsdb_conventions.base, \
@@ -116,14 +116,6 @@ fn scripts() -> Vec<PathBuf> {
     scripts.sort();
     assert!(!scripts.is_empty(), "no check_*.py in {}", dir.display());
     scripts
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn get(url: &str) -> Option<u16> {

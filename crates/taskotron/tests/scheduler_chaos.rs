@@ -26,7 +26,7 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::taskotron;
+use common::{free_port, taskotron};
 use serde_json::{Value, json};
 
 const BUILDS: usize = 2000;
@@ -45,14 +45,6 @@ const RULES: &str = "
     - tasks: [depcheck]
       arches: [x86_64]
 ";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn signal(pid: u32, signal: nix::sys::signal::Signal) {
     let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap());

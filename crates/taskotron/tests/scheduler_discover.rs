@@ -15,18 +15,10 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::taskotron;
+use common::{free_port, taskotron};
 use serde_json::Value;
 
 const WORKER_TOKEN: &str = "worker-secret";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn get_json(url: &str) -> Option<Value> {
     tokio::runtime::Builder::new_current_thread()

@@ -9,15 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::taskotron;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use common::{free_port, taskotron};
 
 fn get(url: &str) -> Option<(u16, String)> {
     let runtime = tokio::runtime::Builder::new_current_thread()

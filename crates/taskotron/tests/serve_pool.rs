@@ -15,34 +15,8 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::taskotron;
+use common::{block_on, free_port, get_json, taskotron};
 use serde_json::{Value, json};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
-}
-
-fn get_json(url: &str) -> Option<Value> {
-    block_on(async {
-        let response = reqwest::get(url).await.ok()?;
-        if response.status() != 200 {
-            return None;
-        }
-        response.json().await.ok()
-    })
-}
 
 fn post_json(url: &str, body: &Value) -> (u16, Value) {
     block_on(async {

@@ -140,3 +140,32 @@ impl Task {
             .unwrap_or_else(|err| panic!("cannot read artifact {rel}: {err}"))
     }
 }
+
+/// A free loopback port.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Run `future` to its end on a runtime of its own.
+pub(crate) fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+/// GET `url`'s JSON; `None` unless it answers 200 with JSON.
+pub(crate) fn get_json(url: &str) -> Option<Json> {
+    block_on(async {
+        let response = reqwest::get(url).await.ok()?;
+        if response.status() != 200 {
+            return None;
+        }
+        response.json().await.ok()
+    })
+}
