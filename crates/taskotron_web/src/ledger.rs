@@ -107,6 +107,17 @@ fn needs(job: &Job) -> String {
 fn standing(job: &Job, workers: &[WorkerCaps], now: i64) -> (&'static str, String) {
     let last = job.attempts.last();
     match job.state {
+        JobState::Queued if job.not_before > now && job.attempt_count > 0 => (
+            "retrying",
+            format!(
+                "queued again after {}; attempt {} of {} may start at {}",
+                last.and_then(|it| it.end_reason.as_deref())
+                    .unwrap_or("an attempt that did not finish"),
+                job.attempt_count + 1,
+                job.max_attempts,
+                time(job.not_before).as_str().unwrap_or_default()
+            ),
+        ),
         JobState::Queued if job.not_before > now => (
             "debounced",
             format!(

@@ -327,6 +327,33 @@ async fn body(state: AppState, store: Store) {
     let (checks, _) = ledger(&api).await;
     assert_eq!(checks["dist.rpmlint/x86_64"]["reason_code"], "finished");
     assert_eq!(checks["dist.rpmlint/x86_64"]["outcome"], "PASSED");
+
+    // abicheck's attempt ends in an infrastructure fault: it waits for its
+    // retry, and says so.
+    let abicheck = checks["dist.abicheck/ppc64le"]["job"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let holder = store.get_job(&abicheck).await.unwrap().unwrap();
+    send(
+        &api,
+        "POST",
+        &format!("/api/v1/worker/jobs/{abicheck}/result"),
+        Some(W2),
+        &json!({"token": holder.token, "state": "crashed", "class": "infra",
+                "outcome": "CRASHED: the Koji hub did not answer"}),
+    )
+    .await;
+    let (checks, all) = ledger(&api).await;
+    let retrying = &checks["dist.abicheck/ppc64le"];
+    assert_eq!(retrying["reason_code"], "retrying", "{all:#}");
+    assert!(
+        retrying["reason"]
+            .as_str()
+            .unwrap()
+            .contains("attempt 2 of 2"),
+        "{retrying}"
+    );
 }
 
 #[tokio::test]
