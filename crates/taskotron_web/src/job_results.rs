@@ -56,8 +56,8 @@ pub(crate) fn check(state: &AppState, results: &[Value]) -> Result<String, ApiEr
     Ok(Value::Array(results.to_vec()).to_string())
 }
 
-/// The job's page, for `ref_url`s.
-fn job_url(state: &AppState, uuid: &str) -> String {
+/// The job's page, for `ref_url`s: under `api.public-url` when set.
+pub(crate) fn job_url(state: &AppState, uuid: &str) -> String {
     let base = state
         .resultsdb
         .public_url

@@ -342,13 +342,6 @@ pub async fn placeholders_once(state: &AppState) -> Result<usize, StoreError> {
         .store
         .pending_placeholders(PLACEHOLDERS_PER_PASS)
         .await?;
-    let base = state
-        .resultsdb
-        .public_url
-        .as_deref()
-        .unwrap_or("")
-        .trim_end_matches('/')
-        .to_owned();
     // All at once: the store's writer commits concurrent results together.
     let mut writes = tokio::task::JoinSet::new();
     for placeholder in pending {
@@ -361,7 +354,7 @@ pub async fn placeholders_once(state: &AppState) -> Result<usize, StoreError> {
             ),
             _ => "queued: waiting for a worker".to_owned(),
         };
-        let job_url = format!("{base}/api/v1/jobs/{}", placeholder.uuid);
+        let job_url = crate::job_results::job_url(state, &placeholder.uuid);
         let new = NewResult {
             testcase: key.check.clone(),
             testcase_ref_url: None,

@@ -292,6 +292,24 @@ async fn one(State(state): State<AppState>, Path(id): Path<String>) -> Result<Re
     Ok(Json(waiver_json(&waiver)).into_response())
 }
 
+/// A subject in WaiverDB's old dict format (`{type, item}`,
+/// `{original_spec_nvr}` or `{productmd.compose.id}`) as (type,
+/// identifier).
+fn legacy_subject(subject: &Value) -> Option<(String, String)> {
+    let field = |name: &str| subject.get(name).and_then(Value::as_str).map(str::to_owned);
+    match (
+        field("type"),
+        field("item"),
+        field("original_spec_nvr"),
+        field("productmd.compose.id"),
+    ) {
+        (Some(kind), Some(item), _, _) => Some((kind, item)),
+        (_, _, Some(nvr), _) => Some(("koji_build".to_owned(), nvr)),
+        (_, _, _, Some(compose)) => Some(("compose".to_owned(), compose)),
+        _ => None,
+    }
+}
+
 /// WaiverDB's deprecated query in the old subject-dict format: `subject`,
 /// a list of subjects (`{type, item}`, `{original_spec_nvr}` or
 /// `{productmd.compose.id}`), and `testcase`, a list of test case names,
@@ -334,25 +352,9 @@ async fn by_subjects_and_testcases(
     };
     let mut subjects: Vec<(String, String)> = Vec::new();
     for subject in list("subject")? {
-        let field = |name: &str| subject.get(name).and_then(Value::as_str).map(str::to_owned);
-        subjects.push(
-            match (
-                field("type"),
-                field("item"),
-                field("original_spec_nvr"),
-                field("productmd.compose.id"),
-            ) {
-                (Some(kind), Some(item), _, _) => (kind, item),
-                (_, _, Some(nvr), _) => ("koji_build".to_owned(), nvr),
-                (_, _, _, Some(compose)) => ("compose".to_owned(), compose),
-                _ => {
-                    return Err(bad(
-                        "subject: each needs type and item, original_spec_nvr or \
-                         productmd.compose.id",
-                    ));
-                }
-            },
-        );
+        subjects.push(legacy_subject(&subject).ok_or_else(|| {
+            bad("subject: each needs type and item, original_spec_nvr or productmd.compose.id")
+        })?);
     }
     let mut testcases: Vec<String> = Vec::new();
     for testcase in list("testcase")? {
@@ -592,22 +594,9 @@ async fn new_waiver(
                 .get("subject")
                 .and_then(Value::as_object)
                 .ok_or_else(|| bad("subject: must be an object"))?;
-            let field = |name: &str| subject.get(name).and_then(Value::as_str).map(str::to_owned);
-            match (
-                field("type"),
-                field("item"),
-                field("original_spec_nvr"),
-                field("productmd.compose.id"),
-            ) {
-                (Some(kind), Some(item), _, _) => (kind, item),
-                (_, _, Some(nvr), _) => ("koji_build".to_owned(), nvr),
-                (_, _, _, Some(compose)) => ("compose".to_owned(), compose),
-                _ => {
-                    return Err(bad(
-                        "subject: needs type and item, original_spec_nvr or productmd.compose.id",
-                    ));
-                }
-            }
+            legacy_subject(&Value::Object(subject.clone())).ok_or_else(|| {
+                bad("subject: needs type and item, original_spec_nvr or productmd.compose.id")
+            })?
         } else {
             (
                 required("subject_type", text("subject_type")?)?,
